@@ -1,0 +1,226 @@
+"""Configs as frozen dataclasses; every cross-field rule is checked here, once.
+
+A variant of an ablation is a ``ModelConfig``: a preset plus dotted overrides. Per-stage fields
+(``window_size``, ``mixer``, ``kv_ratios`` ...) accept one value for every stage or a tuple with one
+entry per stage. Errors are ``ConfigError`` with one line naming the field, the value and the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .factory import DOWNSAMPLES, FFNS, MIXERS, POOLS, POSITIONS, STEMS
+from .overrides import ConfigError, with_overrides
+
+LAYOUTS = ("isotropic", "hierarchical")
+ATTENTION_MIXERS = ("global", "window", "sr", "shunted")
+REL_MIXERS = ("global", "window")  # relative bias is defined over a token grid shared by q and k
+
+
+def _choice(name: str, value: str, choices: Any) -> None:
+    if value not in choices:
+        raise ConfigError(f"model.{name}: {value!r} is not one of {', '.join(map(repr, choices))}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Every architectural switch of the suite (see docs/components.md for each one's source)."""
+
+    name: str = "custom"
+    layout: str = "isotropic"  # isotropic (ViT) | hierarchical (Swin / PVT / Shunted)
+    img_size: int = 32
+    in_chans: int = 3
+    num_classes: int = 10
+    # stem: patch (conv k=s=patch_size), overlap (PVT-v2: conv k=2s-1), conv (Shunted: 7×7/2 + 3×3s + 2×2/2)
+    stem: str = "patch"
+    patch_size: int = 4
+    stem_norm: bool = False  # LayerNorm after the patch projection (Swin) or not (ViT)
+    stem_convs: int = 0  # extra 3×3 convs of the conv stem (Shunted T/S/B: 0/1/2)
+    stem_dim: int = 64  # width of the conv stem's hidden convs
+    downsample: str = "merge"  # between stages: merge (Swin 2×2 patch merging) | conv (PVT/Shunted 3×3/2)
+    depths: tuple[int, ...] = (6,)
+    dims: tuple[int, ...] = (96,)
+    heads: tuple[int, ...] = (3,)
+    mlp_ratio: tuple[float, ...] = (4.0,)
+    mixer: tuple[str, ...] = ("global",)  # global | window | sr | shunted | gnconv, per stage
+    window_size: tuple[int, ...] = (7,)  # M per stage (window mixer)
+    shift: bool = True  # alternate blocks shifted by ⌊M/2⌋ (window mixer)
+    kv_ratios: tuple[tuple[int, ...], ...] = ((1,),)  # per stage, per head group (sr: one; shunted: 1+)
+    gn_order: tuple[int, ...] = (3,)  # gnConv recursion order per stage (HorNet: 2, 3, 4, 5)
+    gn_scale: float = 1.0 / 3.0  # HorNet's scale on the depthwise branch
+    pos: str = "abs"  # none | abs | rel | abs+rel
+    appearance: bool = True  # False drops q·k: attention from the relative bias alone (Swin "w/o app.")
+    ffn: str = "mlp"  # mlp | ds (Shunted detail-specific, with residual) | dw (PVT-v2, no residual)
+    pool: str = "cls"  # cls | mean
+    stage_norm: bool = False  # LayerNorm closing every stage (PVT/Shunted) instead of one final norm
+    qkv_bias: bool = True
+    drop_path: float = 0.0  # stochastic depth, rising linearly to this value over all blocks
+    norm_eps: float = 1e-6
+
+    # ---------------------------------------------------------------- normalisation
+    def __post_init__(self) -> None:
+        n = len(self.depths)
+        if n == 0:
+            raise ConfigError("model.depths: at least one stage is needed")
+        for name in ("dims", "heads", "mlp_ratio", "mixer", "window_size", "gn_order"):
+            object.__setattr__(self, name, self._per_stage(name, getattr(self, name), n))
+        object.__setattr__(self, "kv_ratios", self._kv_per_stage(self.kv_ratios, n))
+        self._validate()
+
+    @staticmethod
+    def _per_stage(name: str, value: Any, n: int) -> tuple:
+        value = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+        if len(value) == 1 and n > 1:
+            value = value * n
+        if len(value) != n:
+            raise ConfigError(f"model.{name}: {list(value)} has {len(value)} entries but the model has {n} stages")
+        return value
+
+    @staticmethod
+    def _kv_per_stage(value: Any, n: int) -> tuple[tuple[int, ...], ...]:
+        value = value if isinstance(value, (list, tuple)) else (value,)
+        stages = tuple(tuple(v) if isinstance(v, (list, tuple)) else (v,) for v in value)
+        if len(stages) == 1 and n > 1:
+            stages = stages * n
+        if len(stages) != n:
+            raise ConfigError(
+                f"model.kv_ratios: {[list(s) for s in stages]} has {len(stages)} entries but the model has {n} stages"
+            )
+        return tuple(tuple(int(r) for r in s) for s in stages)
+
+    # ---------------------------------------------------------------- validation
+    def _validate(self) -> None:
+        _choice("layout", self.layout, LAYOUTS)
+        _choice("stem", self.stem, STEMS)
+        _choice("downsample", self.downsample, DOWNSAMPLES)
+        _choice("pos", self.pos, POSITIONS)
+        _choice("ffn", self.ffn, FFNS)
+        _choice("pool", self.pool, POOLS)
+        for i, m in enumerate(self.mixer):
+            if m not in MIXERS:
+                raise ConfigError(f"model.mixer: stage {i} {m!r} is not one of {', '.join(map(repr, MIXERS))}")
+        for name in ("img_size", "in_chans", "num_classes", "patch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"model.{name}: {getattr(self, name)} must be at least 1")
+        if self.stem_convs < 0 or self.stem_dim < 1:
+            raise ConfigError(f"model.stem_convs/stem_dim: {self.stem_convs}/{self.stem_dim} must be ≥ 0 / ≥ 1")
+        if not 0.0 <= self.drop_path < 1.0:
+            raise ConfigError(f"model.drop_path: {self.drop_path} must lie in [0, 1)")
+        if self.layout == "isotropic" and len(self.depths) != 1:
+            raise ConfigError(f"model.depths: {list(self.depths)} has several stages but model.layout is 'isotropic'")
+        if self.layout == "hierarchical" and self.pool == "cls":
+            raise ConfigError("model.pool: 'cls' needs model.layout='isotropic': a class token cannot be merged between stages")
+        grid = self.stem_grid()
+        if min(grid) < 1:
+            raise ConfigError(f"model.img_size: {self.img_size} is smaller than the stem's stride {self.stem_stride}")
+        for i, (d, dim, h, r) in enumerate(zip(self.depths, self.dims, self.heads, self.mlp_ratio)):
+            where = f"stage {i}"
+            if d < 1 or dim < 1 or h < 1:
+                raise ConfigError(f"model.depths/dims/heads: {where} has depth {d}, dim {dim}, heads {h}; each must be ≥ 1")
+            if r <= 0:
+                raise ConfigError(f"model.mlp_ratio: {where} ratio {r} must be positive")
+            mixer = self.mixer[i]
+            if mixer in ATTENTION_MIXERS and dim % h:
+                raise ConfigError(f"model.heads: {where} dim {dim} is not divisible by {h} heads")
+            if mixer == "window" and self.window_size[i] < 1:
+                raise ConfigError(f"model.window_size: {where} window {self.window_size[i]} must be ≥ 1")
+            ratios = self.kv_ratios[i]
+            if any(k < 1 for k in ratios):
+                raise ConfigError(f"model.kv_ratios: {where} {list(ratios)} must all be ≥ 1")
+            if mixer == "sr" and len(ratios) != 1:
+                raise ConfigError(f"model.kv_ratios: {where} {list(ratios)}: mixer 'sr' takes one ratio per stage")
+            if mixer == "shunted" and h % len(ratios):
+                raise ConfigError(
+                    f"model.kv_ratios: {where} {list(ratios)}: {h} heads do not split into {len(ratios)} equal groups"
+                )
+            if mixer == "gnconv":
+                order = self.gn_order[i]
+                if order < 1 or dim % (2 ** (order - 1)):
+                    raise ConfigError(f"model.gn_order: {where} order {order} needs dim {dim} divisible by 2^(order-1)")
+        if self.pool == "cls":
+            for i, m in enumerate(self.mixer):
+                if m != "global":
+                    raise ConfigError(
+                        f"model.pool: 'cls' needs global attention, stage {i} mixer is {m!r}: use model.pool=mean"
+                    )
+            if self.ffn != "mlp":
+                raise ConfigError(f"model.ffn: {self.ffn!r} convolves the token grid, which a class token is not on: use model.pool=mean")
+        if "rel" in self.pos:
+            bad = [f"stage {i} is {m!r}" for i, m in enumerate(self.mixer) if m not in REL_MIXERS]
+            if bad:
+                raise ConfigError(f"model.pos: {self.pos!r} needs global or window attention in every stage; {', '.join(bad)}")
+        if not self.appearance and "rel" not in self.pos:
+            raise ConfigError(f"model.appearance: false leaves no attention term with model.pos={self.pos!r}; use pos rel or abs+rel")
+        feats = self.stage_grids()
+        for i, (h, w) in enumerate(feats):
+            if h < 1 or w < 1:
+                raise ConfigError(f"model.img_size: {self.img_size} leaves no tokens at stage {i} ({h}×{w})")
+
+    # ---------------------------------------------------------------- derived geometry
+    @property
+    def num_stages(self) -> int:
+        return len(self.depths)
+
+    @property
+    def stem_stride(self) -> int:
+        return 4 if self.stem in ("overlap", "conv") else self.patch_size
+
+    def stem_grid(self, img_size: int | None = None) -> tuple[int, int]:
+        size = self.img_size if img_size is None else img_size
+        if self.stem == "patch":
+            g = size // self.patch_size
+        elif self.stem == "overlap":  # k=7, s=4, pad=3
+            g = (size + 2 * 3 - 7) // 4 + 1
+        else:  # conv: 7×7/2 pad 3, then 2×2/2
+            g = ((size + 2 * 3 - 7) // 2 + 1) // 2
+        return (g, g)
+
+    def stage_grids(self, img_size: int | None = None) -> list[tuple[int, int]]:
+        """Token grid (H, W) of every stage."""
+        h, w = self.stem_grid(img_size)
+        grids = [(h, w)]
+        for _ in range(1, self.num_stages):
+            if self.downsample == "merge":  # odd sizes are padded to even
+                h, w = math.ceil(h / 2), math.ceil(w / 2)
+            else:  # conv k=3, s=2, pad=1
+                h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1
+            grids.append((h, w))
+        return grids
+
+    def stage_windows(self, img_size: int | None = None) -> list[tuple[int, int]]:
+        """(window, shift) per stage after clamping: a window ≥ its feature map covers it, unshifted."""
+        out = []
+        for i, (h, w) in enumerate(self.stage_grids(img_size)):
+            m = self.window_size[i]
+            shift = m // 2 if self.shift else 0
+            if self.mixer[i] == "window" and max(h, w) <= m:
+                m, shift = max(h, w), 0
+            out.append((m, shift))
+        return out
+
+    def notes(self) -> list[str]:
+        """Things the plan should tell the user: windows clamped to their feature maps, padding."""
+        out = []
+        for i, ((h, w), (m, s)) in enumerate(zip(self.stage_grids(), self.stage_windows())):
+            if self.mixer[i] != "window":
+                continue
+            if m != self.window_size[i]:
+                out.append(f"stage {i}: window {self.window_size[i]} clamped to the {h}×{w} feature map, shift off")
+            elif h % m or w % m:
+                out.append(f"stage {i}: {h}×{w} feature map padded to a multiple of window {m}")
+        return out
+
+    def replace(self, **overrides: Any) -> "ModelConfig":
+        return with_overrides(self, overrides, prefix="model.")
+
+
+def model_config_from(data: Mapping[str, Any] | ModelConfig) -> ModelConfig:
+    if isinstance(data, ModelConfig):
+        return data
+    return with_overrides(ModelConfig(), dict(data), prefix="model.")
+
+
+__all__ = ["ModelConfig", "ConfigError", "model_config_from", "field", "dataclasses"]

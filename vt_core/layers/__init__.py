@@ -1,0 +1,21 @@
+"""Building blocks, one concept per file."""
+
+from .aggregation import TokenAggregation
+from .attention import Attention, attend
+from .block import Block
+from .ffn import ConvMlp, Mlp
+from .gnconv import GnConv
+from .merge import ConvDownsample, PatchMerging
+from .patch_embed import ConvStem, OverlapPatchEmbed, PatchEmbed
+from .position import AbsolutePositionEmbedding, RelativePositionBias, relative_position_index
+from .shunted_attention import ShuntedAttention
+from .sr_attention import SpatialReductionAttention
+from .window_attention import WindowAttention
+from .windows import window_attention_mask, window_partition, window_reverse
+
+__all__ = [
+    "AbsolutePositionEmbedding", "Attention", "Block", "ConvDownsample", "ConvMlp", "ConvStem", "GnConv", "Mlp",
+    "OverlapPatchEmbed", "PatchEmbed", "PatchMerging", "RelativePositionBias", "ShuntedAttention",
+    "SpatialReductionAttention", "TokenAggregation", "WindowAttention", "attend", "relative_position_index",
+    "window_attention_mask", "window_partition", "window_reverse",
+]

@@ -1,0 +1,55 @@
+"""Stems: image (B, 3, H, W) → token map (B, H/s, W/s, C)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping patches: conv with kernel = stride = patch (ViT, Swin); optional LayerNorm (Swin)."""
+
+    def __init__(self, *, in_chans: int, dim: int, patch_size: int, norm: bool = False) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(in_chans, dim, kernel_size=patch_size, stride=patch_size)
+        self.norm = nn.LayerNorm(dim) if norm else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.proj(x).permute(0, 2, 3, 1))  # B, H/p, W/p, C
+
+
+class OverlapPatchEmbed(nn.Module):
+    """Overlapping patches: conv k, stride s, padding k//2, then LayerNorm (PVT-v2 stem k=7 s=4; the
+    3×3/2 downsampling between PVT and Shunted stages). Takes and returns channels-last maps."""
+
+    def __init__(self, *, in_chans: int, dim: int, kernel_size: int, stride: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(in_chans, dim, kernel_size=kernel_size, stride=stride, padding=kernel_size // 2)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.proj(x).permute(0, 2, 3, 1))  # B, H/s, W/s, C
+
+
+class ConvStem(nn.Module):
+    """Shunted's stem: 7×7/2 conv + BN + ReLU, ``extra_convs`` × (3×3 conv + BN + ReLU), 2×2/2 projection + LN."""
+
+    def __init__(self, *, in_chans: int, dim: int, hidden_dim: int = 64, extra_convs: int = 0) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [
+            nn.Conv2d(in_chans, hidden_dim, kernel_size=7, stride=2, padding=3, bias=False),
+            nn.BatchNorm2d(hidden_dim),
+            nn.ReLU(inplace=True),
+        ]
+        for _ in range(extra_convs):
+            layers += [
+                nn.Conv2d(hidden_dim, hidden_dim, kernel_size=3, padding=1, bias=False),
+                nn.BatchNorm2d(hidden_dim),
+                nn.ReLU(inplace=True),
+            ]
+        self.conv = nn.Sequential(*layers)
+        self.proj = nn.Conv2d(hidden_dim, dim, kernel_size=2, stride=2)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.proj(self.conv(x)).permute(0, 2, 3, 1))  # B, H/4, W/4, C

@@ -1,0 +1,58 @@
+"""Window partition and the shifted-window attention mask (Swin), padding-aware."""
+
+from __future__ import annotations
+
+import torch
+
+# Additive logit for a forbidden pair: exp(−1e4) is 0 in every float type and −1e4 fits fp16/bf16.
+MASK_VALUE = -1.0e4
+
+
+def window_partition(x: torch.Tensor, m: int) -> torch.Tensor:
+    """(B, H, W, C) with H, W multiples of m → (B·nW, m·m, C), windows in row-major order."""
+    B, H, W, C = x.shape
+    x = x.view(B, H // m, m, W // m, m, C).transpose(2, 3)  # B, H/m, W/m, m, m, C
+    return x.reshape(B * (H // m) * (W // m), m * m, C)
+
+
+def window_reverse(windows: torch.Tensor, m: int, H: int, W: int) -> torch.Tensor:
+    """Inverse of ``window_partition``: (B·nW, m·m, C) → (B, H, W, C)."""
+    C = windows.shape[-1]
+    x = windows.view(-1, H // m, W // m, m, m, C).transpose(2, 3)  # B, H/m, m, W/m, m, C
+    return x.reshape(-1, H, W, C)
+
+
+def shift_regions(hp: int, wp: int, m: int, s: int, device: torch.device | None = None) -> torch.Tensor:
+    """Label each position of the shifted hp×wp canvas with its region, 0–8 (seed 000's 9 slices)."""
+    labels = torch.zeros(hp, wp, dtype=torch.long, device=device)
+    if s == 0:
+        return labels
+    slices = (slice(0, -m), slice(-m, -s), slice(-s, None))
+    region = 0
+    for hs in slices:
+        for ws in slices:
+            labels[hs, ws] = region
+            region += 1
+    return labels
+
+
+def window_attention_mask(
+    h: int, w: int, m: int, s: int, device: torch.device | None = None
+) -> torch.Tensor | None:
+    """Additive mask (nW, m², m²) for window attention on an h×w map padded to multiples of m and
+    rolled by −s: a query may attend to a key of its own region that is not padding.
+
+    None when nothing needs masking (no shift, no padding).
+    """
+    hp, wp = -(-h // m) * m, -(-w // m) * m
+    if s == 0 and (hp, wp) == (h, w):
+        return None
+    labels = shift_regions(hp, wp, m, s, device)
+    real = torch.zeros(hp, wp, dtype=torch.bool, device=device)
+    real[:h, :w] = True
+    if s:
+        real = torch.roll(real, shifts=(-s, -s), dims=(0, 1))  # follow the tokens
+    labels = window_partition(labels.view(1, hp, wp, 1), m).squeeze(-1)  # nW, m²
+    real = window_partition(real.view(1, hp, wp, 1), m).squeeze(-1)  # nW, m²
+    allowed = (labels[:, :, None] == labels[:, None, :]) & real[:, None, :]
+    return torch.zeros(allowed.shape, device=device).masked_fill_(~allowed, MASK_VALUE)

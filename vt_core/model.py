@@ -1,0 +1,134 @@
+"""One network class for every layout: isotropic (ViT) is a single stage, hierarchical (Swin, PVT,
+Shunted, HorNet-style) several stages joined by downsampling. Everything is decided by a ModelConfig."""
+
+from __future__ import annotations
+
+import torch
+from timm.layers import trunc_normal_
+from torch import nn
+
+from .config import ModelConfig
+from .factory import build_downsample, build_ffn, build_mixer, build_stem
+from .layers import AbsolutePositionEmbedding, Attention, Block, WindowAttention
+
+
+class Stage(nn.Module):
+    def __init__(self, *, downsample: nn.Module | None, blocks: list[Block], norm: nn.Module) -> None:
+        super().__init__()
+        self.downsample = downsample
+        self.blocks = nn.ModuleList(blocks)
+        self.norm = norm
+
+    def forward(self, x: torch.Tensor, feat_size: tuple[int, int]) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x, feat_size)
+        return self.norm(x)
+
+
+class VisionTransformer(nn.Module):
+    """Stem → (class token, absolute position) → stages of blocks → norm → pool → head.
+
+    Norm placement follows the source models: a final norm before pooling (ViT with a class token,
+    Swin), a norm closing each stage (PVT, Shunted: ``stage_norm``), or a norm after mean pooling
+    (timm's ViT with ``global_pool='avg'``).
+    """
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.num_prefix_tokens = 1 if cfg.pool == "cls" else 0
+        self.patch_embed = build_stem(cfg)
+        grids = cfg.stage_grids()
+        windows = cfg.stage_windows()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, cfg.dims[0])) if self.num_prefix_tokens else None
+        self.pos_embed = (
+            AbsolutePositionEmbedding(dim=cfg.dims[0], grid=grids[0], num_prefix_tokens=self.num_prefix_tokens)
+            if "abs" in cfg.pos
+            else None
+        )
+        rates = torch.linspace(0, cfg.drop_path, sum(cfg.depths)).tolist()
+        stages, k = [], 0
+        for i, depth in enumerate(cfg.depths):
+            blocks = []
+            for j in range(depth):
+                blocks.append(
+                    Block(
+                        cfg.dims[i],
+                        attn=build_mixer(cfg, i, j, grids[i], windows[i]),
+                        mlp=build_ffn(cfg, i),
+                        drop_path=rates[k],
+                        norm_eps=cfg.norm_eps,
+                    )
+                )
+                k += 1
+            stages.append(
+                Stage(
+                    downsample=build_downsample(cfg, i) if i > 0 else None,
+                    blocks=blocks,
+                    norm=nn.LayerNorm(cfg.dims[i], eps=cfg.norm_eps) if cfg.stage_norm else nn.Identity(),
+                )
+            )
+        self.stages = nn.ModuleList(stages)
+        dim = cfg.dims[-1]
+        post_pool = cfg.layout == "isotropic" and cfg.pool == "mean"
+        self.norm = nn.LayerNorm(dim, eps=cfg.norm_eps) if not (cfg.stage_norm or post_pool) else nn.Identity()
+        self.fc_norm = nn.LayerNorm(dim, eps=cfg.norm_eps) if post_pool and not cfg.stage_norm else nn.Identity()
+        self.head = nn.Linear(dim, cfg.num_classes)
+        self.apply(_init_weights)
+        if self.cls_token is not None:
+            nn.init.normal_(self.cls_token, std=1e-6)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Image (B, C, H, W) → final tokens (B, N, C) with any prefix token first."""
+        x = self.patch_embed(x)  # B, H, W, C
+        B, H, W, _ = x.shape
+        grid = (H, W)
+        x = x.flatten(1, 2)  # B, N, C
+        if self.cls_token is not None:
+            x = torch.cat([self.cls_token.expand(B, -1, -1), x], dim=1)
+        if self.pos_embed is not None:
+            x = self.pos_embed(x, grid)
+        for i, stage in enumerate(self.stages):
+            if stage.downsample is not None:
+                x = stage.downsample(x.view(B, grid[0], grid[1], -1))  # B, H/2, W/2, C'
+                grid = (x.shape[1], x.shape[2])
+                x = x.flatten(1, 2)
+            x = stage(x, grid)
+        return self.norm(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = x[:, 0] if self.cfg.pool == "cls" else x[:, self.num_prefix_tokens:].mean(dim=1)
+        x = self.fc_norm(x)
+        return x if pre_logits else self.head(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    @torch.no_grad()
+    def set_input_size(self, img_size: int | None = None, window_size: int | tuple[int, ...] | None = None) -> None:
+        """Rebuild for another input size and/or window: absolute embeddings resampled, relative
+        tables resized (bicubic) where the window or grid changes, shift masks rebuilt."""
+        overrides = {}
+        if img_size is not None:
+            overrides["img_size"] = img_size
+        if window_size is not None:
+            overrides["window_size"] = window_size
+        cfg = self.cfg.replace(**overrides)
+        grids, windows = cfg.stage_grids(), cfg.stage_windows()
+        if self.pos_embed is not None:
+            self.pos_embed.set_grid(grids[0])
+        for i, stage in enumerate(self.stages):
+            m, shift = windows[i]
+            for j, block in enumerate(stage.blocks):
+                if isinstance(block.attn, WindowAttention):
+                    block.attn.set_feat_size(grids[i], m, shift if j % 2 else 0)
+                elif isinstance(block.attn, Attention):
+                    block.attn.set_feat_size(grids[i])
+        self.cfg = cfg
+
+
+def _init_weights(m: nn.Module) -> None:
+    if isinstance(m, nn.Linear):
+        trunc_normal_(m.weight, std=0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
