@@ -223,4 +223,116 @@ def model_config_from(data: Mapping[str, Any] | ModelConfig) -> ModelConfig:
     return with_overrides(ModelConfig(), dict(data), prefix="model.")
 
 
-__all__ = ["ModelConfig", "ConfigError", "model_config_from", "field", "dataclasses"]
+
+
+
+# ==================================================================== data and training
+DATASET_KINDS = ("imagefolder", "cifar10", "cifar100")  # plus the probes and timm specs, see vt_core.data
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which images. ``name`` is a probe of the embedded default (see ``vt_core.data.PROBES``),
+    ``cifar10`` / ``cifar100`` (torchvision's on-disk format under ``root``), ``imagefolder``
+    (``root/train/<class>/*``, ``root/val/<class>/*``) or a spec ``timm.data.create_dataset``
+    understands (e.g. ``hfds/...``, ``tfds/...``, ``torch/...``) with ``root`` its folder."""
+
+    name: str = "arrangement"
+    root: str = ""
+    train_size: int = 4096  # probes: samples generated for training
+    val_size: int = 1024  # probes: samples generated for validation
+    seed: int = 0  # probes: the dataset's own seed, fixed across run seeds
+    augment: bool = False  # timm's create_transform(is_training=True) recipe (RandAugment, random erasing …)
+    auto_augment: str = "rand-m9-mstd0.5-inc1"
+    reprob: float = 0.25
+    mixup: float = 0.0  # timm Mixup alpha; 0 = off
+    cutmix: float = 0.0  # timm CutMix alpha; 0 = off
+    workers: int = 2
+    on_device: bool = True  # in-memory data (probes, CIFAR) kept on the training device
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError("data.name: empty; give a probe name, cifar10, cifar100, imagefolder or a timm dataset spec")
+        for name in ("train_size", "val_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"data.{name}: {getattr(self, name)} must be at least 1")
+        if self.workers < 0:
+            raise ConfigError(f"data.workers: {self.workers} must be ≥ 0")
+        for name in ("mixup", "cutmix", "reprob"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"data.{name}: {getattr(self, name)} must be ≥ 0")
+        if self.name in DATASET_KINDS and not self.root:
+            raise ConfigError(f"data.root: data.name={self.name!r} needs data.root, the folder that holds it")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The recipe; optimizer and schedule names are timm's (``create_optimizer_v2``, ``create_scheduler_v2``)."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    opt: str = "adamw"
+    lr: float = 1e-3
+    min_lr: float = 1e-5
+    weight_decay: float = 0.05
+    sched: str = "cosine"
+    warmup_epochs: int = 1
+    warmup_lr: float = 1e-6
+    label_smoothing: float = 0.0
+    clip_grad: float = 0.0  # max grad norm; 0 = off
+    ema: bool = False
+    ema_decay: float = 0.9998
+    amp: str = "auto"  # auto (bf16 on CUDA, fp32 elsewhere) | bf16 | fp32
+    compile: bool = False
+    channels_last: bool = False
+    seed: int = 0
+    deterministic: bool = True  # deterministic algorithms (CPU runs are then bit-reproducible)
+    eval_sizes: tuple[int, ...] = ()  # extra input sizes evaluated after training
+    log_every: int = 50  # steps between logged train scalars
+    device: str = "auto"  # auto | cpu | cuda
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "log_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name}: {getattr(self, name)} must be at least 1")
+        if self.lr <= 0:
+            raise ConfigError(f"train.lr: {self.lr} must be positive")
+        if self.warmup_epochs < 0 or self.warmup_epochs >= max(self.epochs, 1) and self.warmup_epochs:
+            raise ConfigError(f"train.warmup_epochs: {self.warmup_epochs} must be ≥ 0 and below train.epochs={self.epochs}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"train.label_smoothing: {self.label_smoothing} must lie in [0, 1)")
+        if self.clip_grad < 0:
+            raise ConfigError(f"train.clip_grad: {self.clip_grad} must be ≥ 0")
+        _choice_key("train.amp", self.amp, ("auto", "bf16", "fp32"))
+        _choice_key("train.device", self.device, ("auto", "cpu", "cuda"))
+        if any(s < 1 for s in self.eval_sizes):
+            raise ConfigError(f"train.eval_sizes: {list(self.eval_sizes)} must all be ≥ 1")
+
+
+def _choice_key(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(repr, choices))}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One run: a model, its data and its recipe. The run id hashes exactly these three."""
+
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(pool="mean", pos="abs"))
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def replace(self, overrides: Mapping[str, Any]) -> "RunConfig":
+        """Dotted overrides: ``{"model.pos": "rel", "train.lr": "1e-3"}``."""
+        return with_overrides(self, overrides)
+
+    def run_id(self) -> str:
+        import hashlib
+        import json
+
+        from .overrides import to_dict
+
+        blob = json.dumps(to_dict(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+__all__ = ["ConfigError", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig", "model_config_from"]

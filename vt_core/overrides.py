@@ -57,6 +57,8 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
 def coerce(value: Any, tp: Any, key: str) -> Any:
     """Coerce ``value`` to the annotated type ``tp`` or raise a ConfigError naming ``key``."""
     tp, optional = _strip_optional(tp)
+    if isinstance(value, str) and tp is not str:
+        value = parse_value(value)  # "[[8,4],[2,1]]", "true", "1e-3" from a command line
     if value is None:
         if optional:
             return None
