@@ -318,7 +318,7 @@ def _choice_key(key: str, value: str, choices: tuple[str, ...]) -> None:
 class RunConfig:
     """One run: a model, its data and its recipe. The run id hashes exactly these three."""
 
-    model: ModelConfig = field(default_factory=lambda: ModelConfig(pool="mean", pos="abs"))
+    model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 

@@ -78,6 +78,16 @@ class VisionTransformer(nn.Module):
         if self.cls_token is not None:
             nn.init.normal_(self.cls_token, std=1e-6)
 
+    def no_weight_decay(self) -> set[str]:
+        """Parameters exempt from weight decay (timm's optimizer factory reads this): embeddings and
+        bias tables, as in ViT and Swin."""
+        names = {n for n, _ in self.named_parameters() if n.endswith("relative_position_bias_table")}
+        if self.cls_token is not None:
+            names.add("cls_token")
+        if self.pos_embed is not None:
+            names.add("pos_embed.pos_embed")
+        return names
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Image (B, C, H, W) → final tokens (B, N, C) with any prefix token first."""
         x = self.patch_embed(x)  # B, H, W, C

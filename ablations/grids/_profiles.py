@@ -1,0 +1,51 @@
+"""Scale settings shared by the shipped grids (dotted overrides). Grids copy and adjust them."""
+
+# The embedded default: a probe, CPU-sized models, minutes on 2 cores.
+CPU = {
+    "data.train_size": 2048,
+    "data.val_size": 512,
+    "train.epochs": 8,
+    "train.batch_size": 64,
+    "train.lr": 2e-3,
+    "train.warmup_epochs": 1,
+    "train.weight_decay": 0.05,
+}
+
+# CIFAR-10 from data/cifar10 (torchvision's on-disk format), 32×32, a short DeiT-style recipe.
+CIFAR = {
+    "data.name": "cifar10",
+    "data.root": "data/cifar10",
+    "data.augment": True,
+    "data.mixup": 0.8,
+    "data.cutmix": 1.0,
+    "model.img_size": 32,
+    "train.epochs": 100,
+    "train.batch_size": 256,
+    "train.lr": 1e-3,
+    "train.warmup_epochs": 5,
+    "train.label_smoothing": 0.1,
+    "train.clip_grad": 1.0,
+}
+
+# ImageNet-1k from data/imagenet (train/<class>/*, val/<class>/*), the papers' 300-epoch recipe
+# (DeiT / Swin): AdamW, batch 1024, lr 1e-3, weight decay 0.05, 20 warm-up epochs, clip 1.0.
+IMAGENET = {
+    "data.name": "imagefolder",
+    "data.root": "data/imagenet",
+    "data.augment": True,
+    "data.mixup": 0.8,
+    "data.cutmix": 1.0,
+    "data.workers": 8,
+    "train.epochs": 300,
+    "train.batch_size": 1024,
+    "train.opt": "adamw",
+    "train.lr": 1e-3,
+    "train.min_lr": 1e-5,
+    "train.weight_decay": 0.05,
+    "train.warmup_epochs": 20,
+    "train.warmup_lr": 1e-6,
+    "train.label_smoothing": 0.1,
+    "train.clip_grad": 1.0,
+    "train.deterministic": False,
+    "train.log_every": 200,
+}

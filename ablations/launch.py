@@ -1,0 +1,267 @@
+"""The suite's front door: plan a grid, train what is not done, report.
+
+    python ablations/launch.py --grid relpos_vs_abs                      # local, then the report
+    python ablations/launch.py --grid relpos_vs_abs --dry-run            # the plan, nothing runs
+    python ablations/launch.py --grid relpos_vs_abs --status
+    python ablations/launch.py --grid swin_table4 --profile imagenet --executor slurm --cluster slurm/profiles/example.yaml
+
+Exit codes: 0 every planned run ended (done or diverged), 1 some failed, 2 bad input (nothing
+submitted, nothing written into run folders), 130 interrupted (rerun to resume).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ablations.grid import Grid, GridError, PlannedRun, check_buildable, expand, load_grid  # noqa: E402
+from vt_core.overrides import ConfigError, parse_assignment  # noqa: E402
+from vt_core.run_folder import atomic_write_text, config_yaml, run_state  # noqa: E402
+
+DEFAULT_RUNS = Path("runs")
+
+
+class LaunchError(ConfigError):
+    """Bad input to the launcher (exit code 2)."""
+
+
+# ---------------------------------------------------------------------------------------- plan
+def grid_dir(runs_dir: Path, grid: Grid) -> Path:
+    return runs_dir / grid.name
+
+
+def check_writable(path: Path) -> None:
+    """Fail early (exit 2) when the runs folder cannot be written."""
+    probe_dir = path
+    while not probe_dir.exists():
+        probe_dir = probe_dir.parent
+    if not os.access(probe_dir, os.W_OK | os.X_OK):
+        raise LaunchError(f"--runs-dir: {path} is not writable (checked {probe_dir})")
+    if path.exists() and not path.is_dir():
+        raise LaunchError(f"--runs-dir: {path} exists and is not a folder")
+
+
+def states(runs: list[PlannedRun], gdir: Path, queued: set[str]) -> dict[str, str]:
+    out = {}
+    for r in runs:
+        state = run_state(gdir / r.run_id)
+        if state in ("pending", "interrupted", "failed") and r.run_id in queued:
+            state = "queued"
+        out[r.run_id] = state
+    return out
+
+
+def to_launch(runs: list[PlannedRun], state: dict[str, str], retry_failed: bool) -> list[PlannedRun]:
+    """Each distinct run id once, if it is not done, not running or queued, and not failed (unless retried)."""
+    todo, seen = [], set()
+    for r in runs:
+        if r.run_id in seen:
+            continue
+        seen.add(r.run_id)
+        s = state[r.run_id]
+        if s in ("pending", "interrupted") or (s == "failed" and retry_failed):
+            todo.append(r)
+    return todo
+
+
+def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun]) -> None:
+    """``runs/<grid>/grid.json``: which variant and seed every run id is, for the report and --status."""
+    path = gdir / "grid.json"
+    index: dict[str, Any] = {}
+    if path.exists():
+        try:
+            index = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            index = {}
+    entries = {(e["variant"], e["seed"], e["run_id"]): e for e in index.get("runs", [])}
+    for r in runs:
+        entries[(r.variant, r.seed, r.run_id)] = {
+            "variant": r.variant, "seed": r.seed, "run_id": r.run_id, "profile": profile, "overrides": r.overrides,
+        }
+    index = {
+        "grid": grid.name, "description": grid.description, "baseline": grid.baseline, "metric": grid.metric,
+        "axes": grid.axes(), "paper": grid.paper, "variants": [v.name for v in grid.variants],
+        "runs": sorted(entries.values(), key=lambda e: (e["variant"], e["seed"], e["run_id"])),
+    }
+    atomic_write_text(path, json.dumps(index, indent=1) + "\n")
+
+
+def write_configs(gdir: Path, runs: list[PlannedRun]) -> dict[str, Path]:
+    cdir = gdir / ".configs"
+    cdir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for r in runs:
+        p = cdir / f"{r.run_id}.yaml"
+        atomic_write_text(p, config_yaml(r.cfg))
+        paths[r.run_id] = p
+    return paths
+
+
+def cost_table(runs: list[PlannedRun]) -> dict[str, dict[str, float]]:
+    """Params and GMACs per variant (one model per distinct config)."""
+    from vt_core.measure import measure
+
+    out: dict[str, dict[str, float]] = {}
+    for r in runs:
+        if r.variant not in out:
+            m = measure(r.cfg.model)
+            out[r.variant] = {"params_m": m["params"] / 1e6, "gmacs": m["macs"] / 1e9}
+    return out
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for r in rows:
+        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+
+
+# ---------------------------------------------------------------------------------------- executors
+def pick_executor(name: str) -> str:
+    if name != "auto":
+        return name
+    return "slurm" if shutil.which("sbatch") else "local"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python ablations/launch.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--grid", required=True, help="a shipped grid name or a path to a grid module")
+    p.add_argument("--profile", default="cpu", help="scale profile of the grid (default: cpu)")
+    p.add_argument("--executor", default="auto", choices=("auto", "local", "slurm", "debug"))
+    p.add_argument("--cluster", help="Slurm cluster profile YAML (slurm/profiles/*.yaml)")
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="overrides for every run")
+    p.add_argument("--seeds", help="comma-separated seeds instead of the grid's SEEDS")
+    p.add_argument("--only", nargs="+", help="variant names or glob patterns")
+    p.add_argument("--dry-run", action="store_true", help="print the plan; submit and write nothing")
+    p.add_argument("--status", action="store_true", help="pending / running / done / failed / diverged per variant")
+    p.add_argument("--retry-failed", action="store_true", help="run failed runs again (resuming their checkpoints)")
+    p.add_argument("--runs-dir", default=str(DEFAULT_RUNS), help="where run folders live (default: runs)")
+    p.add_argument("--jobs", type=int, default=0, help="local: runs at once (default: as the cores or GPUs allow)")
+    p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
+    args = p.parse_args(argv)
+    try:
+        return _main(args)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _main(args: argparse.Namespace) -> int:
+    grid = load_grid(args.grid)
+    seeds = None
+    if args.seeds:
+        try:
+            seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
+        except ValueError:
+            raise LaunchError(f"--seeds: {args.seeds!r} is not a comma-separated list of integers") from None
+    sets = dict(parse_assignment(s) for s in args.set)
+    runs = expand(grid, args.profile, seeds=seeds, sets=sets, only=args.only)
+    check_buildable(runs)
+    executor = pick_executor(args.executor)
+    cluster = None
+    if executor == "slurm":
+        from ablations.slurm import load_cluster
+
+        cluster = load_cluster(args.cluster)
+    elif args.cluster:
+        raise LaunchError(f"--cluster: given, but the executor is {executor!r}; add --executor slurm")
+    runs_dir = Path(args.runs_dir)
+    gdir = grid_dir(runs_dir, grid)
+    queued: set[str] = set()
+    if executor == "slurm" or (gdir / "slurm.json").exists():
+        from ablations.slurm import queued_run_ids
+
+        queued = queued_run_ids(gdir)
+    state = states(runs, gdir, queued)
+
+    if args.status:
+        return show_status(grid, runs, state)
+    todo = to_launch(runs, state, args.retry_failed)
+    if args.dry_run:
+        return show_plan(grid, args.profile, runs, state, todo, executor, cluster)
+
+    check_writable(runs_dir)
+    skipped_failed = [r for r in runs if state[r.run_id] == "failed" and not args.retry_failed]
+    gdir.mkdir(parents=True, exist_ok=True)
+    write_index(gdir, grid, args.profile, runs)
+    done_before = len({r.run_id for r in runs}) - len(todo)
+    print(f"grid {grid.name} ({args.profile}): {len(runs)} runs planned, {done_before} need nothing, {len(todo)} to run"
+          f" on {executor}")
+    if skipped_failed:
+        print(f"  {len(skipped_failed)} failed runs skipped (see their error.txt; --retry-failed runs them again)")
+    configs = write_configs(gdir, todo)
+    if executor == "slurm":
+        from ablations.slurm import submit
+
+        return submit(grid, gdir, todo, configs, cluster, report=not args.no_report, runs_dir=runs_dir)
+    from ablations.local import run_local
+
+    code = run_local(gdir, todo, configs, jobs=args.jobs, in_process=executor == "debug")
+    if code != 130 and not args.no_report:
+        _report(grid, runs_dir)
+    return code
+
+
+def _report(grid: Grid, runs_dir: Path) -> None:
+    try:
+        from ablations.report import write_report
+    except ImportError:  # the report module is optional until built
+        return
+    path = write_report(grid.name, runs_dir=runs_dir, grid_path=grid.path)
+    print(f"report: {path}")
+
+
+def show_status(grid: Grid, runs: list[PlannedRun], state: dict[str, str]) -> int:
+    by_variant: dict[str, Counter] = {}
+    for r in runs:
+        by_variant.setdefault(r.variant, Counter())[state[r.run_id]] += 1
+    columns = ["variant", "pending", "queued", "running", "interrupted", "done", "failed", "diverged"]
+    rows = [{"variant": v, **{c: by_variant[v].get(c, 0) for c in columns[1:]}} for v in by_variant]
+    print(f"grid {grid.name}: {len(runs)} runs")
+    print_table(rows, columns)
+    return 0
+
+
+def show_plan(grid: Grid, profile: str, runs: list[PlannedRun], state: dict[str, str], todo: list[PlannedRun],
+              executor: str, cluster: Any) -> int:
+    costs = cost_table(runs)
+    todo_ids = {r.run_id for r in todo}
+    first_variant: dict[str, str] = {}
+    rows = []
+    for r in runs:
+        first = first_variant.setdefault(r.run_id, r.variant)
+        s = state[r.run_id]
+        action = "train" if r.run_id in todo_ids and first == r.variant else (
+            f"same run as {first}" if first != r.variant else "skip")
+        if s == "interrupted" and action == "train":
+            action = "resume"
+        rows.append({"variant": r.variant, "seed": r.seed, "run_id": r.run_id,
+                     "params_M": f"{costs[r.variant]['params_m']:.2f}", "GMACs": f"{costs[r.variant]['gmacs']:.3f}",
+                     "state": s, "action": action})
+    print(f"grid {grid.name} ({profile}), baseline {grid.baseline}, metric {grid.metric}: {len(runs)} runs, "
+          f"{len(todo)} would be submitted to {executor}")
+    print_table(rows, ["variant", "seed", "run_id", "params_M", "GMACs", "state", "action"])
+    notes = {n for r in runs for n in r.cfg.model.notes()}
+    for n in sorted(notes):
+        print(f"note: {n}")
+    if executor == "slurm" and cluster is not None:
+        from ablations.slurm import executor_parameters
+
+        print("sbatch parameters:")
+        for k, v in executor_parameters(cluster, len(todo)).items():
+            print(f"  {k} = {v}")
+    print("dry run: nothing submitted, nothing written")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

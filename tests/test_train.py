@@ -1,0 +1,205 @@
+"""One run: the run folder, TensorBoard read-back, resume after kill / signal, divergence, DDP, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from vt_core.config import RunConfig
+from vt_core.run_folder import load_config, run_state
+from vt_core.train import build_config, train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = [
+    "data.train_size=512", "data.val_size=256", "train.batch_size=64", "train.epochs=3", "train.warmup_epochs=1",
+    "train.log_every=2",
+]
+
+
+def tiny_cfg(*extra: str, preset: str = "vit_cpu") -> RunConfig:
+    return build_config(preset, None, [*TINY, *extra])
+
+
+def cli(out: Path, *args: str, env: dict | None = None, **kw) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "vt_core.train", "--out", str(out), "--no-progress", *args]
+    e = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.Popen(cmd, cwd=ROOT, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def final_metrics(result: dict) -> tuple:
+    return (result["top1"], result["top5"], result["loss"], result["train_loss"], result["best_top1"])
+
+
+def test_run_folder_contract(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    cfg = tiny_cfg("train.eval_sizes=[32,48]")
+    result = train(cfg, out, progress=False)
+    assert result["status"] == "done" and run_state(out) == "done"
+    for name in ("config.yaml", "metrics.jsonl", "checkpoint.pt", "result.json"):
+        assert (out / name).is_file(), name
+    assert not (out / "error.txt").exists()
+    # config.yaml loads back to the same run
+    assert load_config(out / "config.yaml").run_id() == result["run_id"]
+    assert yaml.safe_load((out / "config.yaml").read_text())["model"]["num_classes"] == 2
+    # metrics: one epoch row per epoch, step rows in between, steps increasing
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r for r in rows if "val_top1" in r]
+    assert [r["epoch"] for r in epochs] == [1, 2, 3]
+    assert all(a["step"] <= b["step"] for a, b in zip(rows, rows[1:]))
+    on_disk = json.loads((out / "result.json").read_text())
+    for key in ("top1", "top5", "loss", "best_top1", "best_top5", "params", "macs", "train_img_per_s", "peak_mem_mb",
+                "wall_time_s", "env"):
+        assert on_disk[key] is not None, key
+    assert on_disk["params"] == sum(p.numel() for p in __import__("vt_core").create_model(cfg.model.replace(num_classes=2)).parameters())
+    assert set(on_disk["eval_sizes"]) == {"32", "48"}
+    assert {"torch", "timm", "python", "device", "git_commit"} <= set(on_disk["env"])
+
+
+def test_tensorboard_events_read_back(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    train(tiny_cfg(), out, progress=False)
+    acc = EventAccumulator(str(out / "tb"))
+    acc.Reload()
+    scalars = set(acc.Tags()["scalars"])
+    assert {"train/loss", "train/top1", "val/loss", "val/top1", "val/top5", "train/lr", "train/img_per_s",
+            "train/grad_norm"} <= scalars
+    assert [e.step for e in acc.Scalars("val/top1")] == sorted(e.step for e in acc.Scalars("val/top1"))
+    assert len(acc.Scalars("val/top1")) == 3
+    hp = acc.PluginTagToContent("hparams")
+    assert {"_hparams_/experiment", "_hparams_/session_start_info"} <= set(hp)
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    start = plugin_data_pb2.HParamsPluginData.FromString(hp["_hparams_/session_start_info"]).session_start_info
+    assert start.hparams["model.pos"].string_value == "abs"
+    assert start.hparams["train.lr"].number_value == pytest.approx(1e-3)
+
+
+@pytest.mark.slow
+def test_two_epochs_on_embedded_data_learn_fast(tmp_path: Path) -> None:
+    """The CPU preset on the default embedded data: 2 epochs, under 60 s, clearly above chance."""
+    t = time.time()
+    result = train(build_config("vit_cpu", None, ["train.epochs=2", "train.warmup_epochs=0"]), tmp_path / "r", progress=False)
+    assert time.time() - t < 60
+    chance = 100.0 / 2
+    assert result["top1"] > chance + 15, result["top1"]
+
+
+def test_finished_run_is_not_retrained(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    first = train(tiny_cfg(), out, progress=False)
+    stamp = (out / "result.json").stat().st_mtime_ns
+    again = train(tiny_cfg(), out, progress=False)
+    assert again == first and (out / "result.json").stat().st_mtime_ns == stamp
+
+
+def test_other_config_in_same_folder_is_refused(tmp_path: Path) -> None:
+    from vt_core.overrides import ConfigError
+
+    out = tmp_path / "run"
+    train(tiny_cfg(), out, progress=False)
+    with pytest.raises(ConfigError, match="holds run"):
+        train(tiny_cfg("model.pos=none", "model.pool=mean"), out, progress=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGUSR2"])
+def test_killed_run_resumes_to_identical_metrics(tmp_path: Path, how: str) -> None:
+    args = ["--preset", "vit_cpu", "--set", *TINY, "train.epochs=4"]
+    ref = cli(tmp_path / "ref", *args)
+    assert ref.wait(timeout=300) == 0, ref.stderr.read()
+    reference = json.loads((tmp_path / "ref" / "result.json").read_text())
+
+    out = tmp_path / "killed"
+    proc = cli(out, *args)
+    # stop it mid-training: after the first epoch's checkpoint, inside a later epoch
+    deadline = time.time() + 120
+    while not (out / "metrics.jsonl").exists() or '"val_top1"' not in (out / "metrics.jsonl").read_text():
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(getattr(signal, how))
+    code = proc.wait(timeout=60)
+    assert not (out / "result.json").exists(), "the run finished before it was stopped; the test proves nothing"
+    assert code == (-9 if how == "SIGKILL" else 75), proc.stderr.read()
+    resumed = cli(out, *args)
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
+    result = json.loads((out / "result.json").read_text())
+    assert final_metrics(result) == final_metrics(reference)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows if "val_top1" in r] == [1, 2, 3, 4]
+
+
+def test_divergence_is_a_status_not_a_crash(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = train(tiny_cfg("train.lr=1e12", "train.warmup_epochs=0", "train.opt=sgd", "train.weight_decay=0"), out,
+                   progress=False)
+    assert result["status"] == "diverged"
+    assert {"epoch", "step", "global_step"} <= set(result["diverged_at"])
+    assert json.loads((out / "result.json").read_text())["status"] == "diverged"
+    assert run_state(out) == "diverged"
+
+
+def test_bad_data_path_fails_before_anything_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = cli(out, "--set", "data.name=cifar10", f"data.root={tmp_path / 'nowhere'}")
+    assert proc.wait(timeout=120) == 2
+    err = proc.stderr.read().strip()
+    assert len(err.splitlines()) == 1 and "nowhere" in err
+    assert not out.exists()
+
+
+def test_bad_override_is_one_line_exit_2(tmp_path: Path) -> None:
+    proc = cli(tmp_path / "run", "--set", "model.window_sz=3")
+    assert proc.wait(timeout=120) == 2
+    err = proc.stderr.read().strip()
+    assert len(err.splitlines()) == 1 and "model.window_sz" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_failure_writes_error_txt(tmp_path: Path) -> None:
+    """A real failure mid-run (an image file that cannot be decoded) leaves error.txt and state 'failed'."""
+    from PIL import Image
+
+    root = tmp_path / "folder"
+    for split in ("train", "val"):
+        for c in ("a", "b"):
+            d = root / split / c
+            d.mkdir(parents=True)
+            for i in range(4):
+                Image.new("RGB", (8, 8), (i * 40, 0, 0)).save(d / f"{i}.png")
+    (root / "train" / "a" / "9.png").write_bytes(b"not a png")
+    out = tmp_path / "run"
+    cfg = tiny_cfg("data.name=imagefolder", f"data.root={root}", "train.batch_size=2", "data.workers=0")
+    with pytest.raises(Exception):
+        train(cfg, out, progress=False)
+    assert "Traceback" in (out / "error.txt").read_text()
+    assert run_state(out) == "failed"
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_match_single(tmp_path: Path) -> None:
+    args = ["--preset", "vit_cpu", "--set", *TINY, "train.epochs=2"]
+    single = cli(tmp_path / "single", *args)
+    assert single.wait(timeout=300) == 0, single.stderr.read()
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "vt_core.train",
+           "--out", str(tmp_path / "ddp"), "--no-progress", *args]
+    ddp = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                         timeout=600)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    a = json.loads((tmp_path / "single" / "result.json").read_text())
+    b = json.loads((tmp_path / "ddp" / "result.json").read_text())
+    assert b["world_size"] == 2
+    assert b["loss"] == pytest.approx(a["loss"], rel=1e-3)
+    assert b["top1"] == pytest.approx(a["top1"], abs=100.0 / 256 * 2)  # at most two val images flip
+    assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-3)
