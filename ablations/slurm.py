@@ -158,7 +158,7 @@ def submit(grid: Any, gdir: Path, todo: list[Any], configs: dict[str, Path], clu
         print("nothing to submit")
         return 0
     logs = gdir / ".submitit"
-    executor = submitit.AutoExecutor(folder=logs / "%A_%a", cluster="slurm")
+    executor = submitit.AutoExecutor(folder=logs / "%j", cluster="slurm")  # array tasks: <array>_<task>
     executor.update_parameters(name=f"vt-{grid.name}", **executor_parameters(cluster, len(todo)))
     cfg_paths = [str(configs[r.run_id].resolve()) for r in todo]
     outs = [str((gdir / r.run_id).resolve()) for r in todo]
