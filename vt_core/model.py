@@ -46,7 +46,7 @@ class VisionTransformer(nn.Module):
             if "abs" in cfg.pos
             else None
         )
-        rates = torch.linspace(0, cfg.drop_path, sum(cfg.depths)).tolist()
+        rates = torch.linspace(0, cfg.drop_path, sum(cfg.depths), device="cpu").tolist()  # cpu: buildable on meta
         stages, k = [], 0
         for i, depth in enumerate(cfg.depths):
             blocks = []
