@@ -6,7 +6,9 @@
 eps, biases, window sizes ...), never from a name, so any size of the three families transfers,
 also ones built with custom kwargs. Whatever vt_core cannot express (register tokens, layer scale,
 qk-norm, Swin v2, PVT-v2 linear attention, dropout ...) raises a one-line ``ConfigError`` naming the
-feature: nothing is silently dropped. Weights go through a small table of regex renames per family
+feature: nothing is silently dropped. That includes a Swin whose stage maps are not multiples of
+the window: timm shifts and then pads (without masking padded keys when unshifted), vt_core pads,
+then shifts and masks the padding, so the logits would differ; at the shipped sizes nothing is padded. Weights go through a small table of regex renames per family
 and ``load_state_dict(strict=True)``.
 
 LayerNorm eps: vt_core uses ``model.norm_eps`` for block, stage and final norms, and PyTorch's
@@ -102,7 +104,7 @@ def timm_config(timm_model: nn.Module) -> ModelConfig:
 
 # ------------------------------------------------------------------ shared checks
 def _refuse(family: str, feature: str) -> ConfigError:
-    return ConfigError(f"from_timm: {family}: {feature} is not supported by vt_core")
+    return ConfigError(f"from_timm: {family}: not supported by vt_core: {feature}")
 
 
 def _layer_norm_eps(mod: nn.Module, where: str, family: str) -> float:
@@ -178,13 +180,13 @@ def _common_fields(m: nn.Module, family: str) -> dict[str, Any]:
         expected = torch.linspace(0, top, len(rates)).tolist()
         if any(abs(a - b) > 1e-6 for a, b in zip(rates, expected)):
             raise _refuse(family, "a drop-path schedule that is not linear from 0 over all blocks")
-    name = getattr(m, "pretrained_cfg", {}).get("architecture") or "custom"
-    return {"drop_path": top, "name": f"{name}"}
+    name = (getattr(m, "pretrained_cfg", None) or {}).get("architecture") or "custom"
+    return {"drop_path": top, "name": name}
 
 
 def _head(mod: nn.Module, family: str) -> int:
     if isinstance(mod, nn.Identity):
-        raise _refuse(family, "num_classes=0 (no classifier head)")
+        raise _refuse(family, "num_classes=0 (no classifier head; create the timm model with num_classes ≥ 1)")
     return _linear(mod, "head", family).out_features
 
 
@@ -227,14 +229,15 @@ def _vit_fields(m: nn.Module) -> dict[str, Any]:
     else:
         raise _refuse(fam, f"global_pool={m.global_pool!r}")
     norms: list[tuple[str, nn.Module]] = []
-    if pool == "cls":
-        if not isinstance(m.fc_norm, nn.Identity) or isinstance(m.norm, nn.Identity):
-            raise _refuse(fam, "class-token pooling without a final norm before it, or with fc_norm")
-        norms.append(("norm", m.norm))
-    else:
-        if not isinstance(m.norm, nn.Identity) or isinstance(m.fc_norm, nn.Identity):
-            raise _refuse(fam, "mean pooling without fc_norm after it, or with a final norm before it")
-        norms.append(("fc_norm", m.fc_norm))
+    # vt_core's placement: final norm before class-token pooling, fc_norm after mean pooling
+    before, after = not isinstance(m.norm, nn.Identity), not isinstance(m.fc_norm, nn.Identity)
+    if (before, after) != ((True, False) if pool == "cls" else (False, True)):
+        where = {(True, False): "before pooling only", (False, True): "after pooling only (fc_norm)",
+                 (False, False): "nowhere (final_norm=False)", (True, True): "both before and after pooling"}
+        want = "before it" if pool == "cls" else "after it (fc_norm)"
+        raise _refuse(fam, f"global_pool={m.global_pool!r} with the final norm {where[before, after]}; "
+                      f"vt_core norms {want}")
+    norms.append(("norm", m.norm) if pool == "cls" else ("fc_norm", m.fc_norm))
 
     if m.pos_embed is None:
         pos = "none"
@@ -466,7 +469,7 @@ def _pvt_v2_fields(m: nn.Module) -> dict[str, Any]:
     if len(qkv_bias) > 1:
         raise _refuse(fam, "blocks that differ in qkv bias")
     # PVT-v2 has no fixed input size; img_size only sets the nominal grids (no position table)
-    img = int(getattr(m, "pretrained_cfg", {}).get("input_size", (3, 224, 224))[-1])
+    img = int((getattr(m, "pretrained_cfg", None) or {}).get("input_size", (3, 224, 224))[-1])
     return dict(
         layout="hierarchical", img_size=img, in_chans=m.patch_embed.proj.in_channels, num_classes=_head(m.head, fam),
         stem="overlap", downsample="conv", depths=tuple(depths), dims=tuple(dims), heads=tuple(heads),
