@@ -202,21 +202,25 @@ def _main(args: argparse.Namespace) -> int:
     if executor == "slurm":
         from ablations.slurm import submit
 
-        return submit(grid, gdir, todo, configs, cluster, report=not args.no_report, runs_dir=runs_dir)
+        return submit(grid, gdir, todo, configs, cluster, report=not args.no_report, runs_dir=runs_dir,
+                      profile=args.profile)
     from ablations.local import run_local
 
     code = run_local(gdir, todo, configs, jobs=args.jobs, in_process=executor == "debug")
     if code != 130 and not args.no_report:
-        _report(grid, runs_dir)
+        _report(grid, runs_dir, args.profile)
     return code
 
 
-def _report(grid: Grid, runs_dir: Path) -> None:
+def _report(grid: Grid, runs_dir: Path, profile: str) -> None:
+    from ablations.report import write_report
+
     try:
-        from ablations.report import write_report
-    except ImportError:  # the report module is optional until built
+        path = write_report(grid.name, runs_dir=runs_dir, grid_path=grid.path, profile=profile)
+    except Exception as e:  # the runs are safe on disk; a report can be rewritten with ablations/report.py
+        print(f"report failed ({type(e).__name__}: {e}); rerun: python ablations/report.py --grid {grid.name}",
+              file=sys.stderr)
         return
-    path = write_report(grid.name, runs_dir=runs_dir, grid_path=grid.path)
     print(f"report: {path}")
 
 

@@ -1,0 +1,414 @@
+"""The report: aggregation, statistics (scipy.stats as the reference), tables, figures, report files."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from ablations import report as R
+from vt_core.run_folder import RunLock
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = (0, 1, 2)
+# top1 per variant and seed (None: the run failed, no result.json); see build_runs for the states
+TOP1 = {
+    "base": {0: 70.0, 1: 71.0, 2: 72.5},
+    "better": {0: 74.0, 1: 75.5, 2: 76.0},  # paired, clearly better
+    "noise": {0: 70.5, 1: 70.2, 2: 72.9},  # paired, no detectable difference
+    "worse": {0: 60.0, 1: 61.0, 2: 99.0},  # seed 2's result.json is corrupt: Welch over seeds {0, 1}
+    "partial": {0: 71.5, 1: 72.0},  # seed 2 never ran (pending): the missing seed, Welch
+    "single": {0: 73.0, 1: None, 2: 50.0},  # seed 1 failed, seed 2 diverged: one seed
+    "twin": {},  # the same config (run ids) as base
+    "ghost": {0: None, 1: None, 2: None},  # seed 0 running (lock held), others pending
+}
+VARIANTS = list(TOP1)
+COST = {"base": (5.0e6, 0.30), "better": (5.5e6, 0.33), "noise": (5.0e6, 0.30), "worse": (4.0e6, 0.25),
+        "partial": (5.2e6, 0.31), "single": (6.0e6, 0.40), "twin": (5.0e6, 0.30), "ghost": (5.0e6, 0.30)}
+POS = {"base": "abs", "better": "rel", "noise": "abs+rel", "worse": "none", "partial": "rel", "single": "abs",
+       "twin": "abs", "ghost": "rel"}
+EPOCHS = 4
+
+
+def _rid(variant: str, seed: int) -> str:
+    return f"{'base' if variant == 'twin' else variant}-{seed:02d}abcdef"
+
+
+def _result(variant: str, seed: int, top1: float, status: str = "done") -> dict:
+    params, gmacs = COST[variant]
+    r = {
+        "status": status, "run_id": _rid(variant, seed), "epochs": EPOCHS, "top1": top1, "top5": min(100.0, top1 + 20),
+        "loss": 3.0 - top1 / 40, "train_loss": 2.5 - top1 / 50, "best_top1": top1 + 0.5, "best_top5": min(100.0, top1 + 21),
+        "best_epoch": EPOCHS, "params": params, "macs": gmacs * 1e9, "gmacs": gmacs,
+        "train_img_per_s": 1000.0 / gmacs + seed, "peak_mem_mb": 300 + 100 * gmacs + seed, "wall_time_s": 12.0 + seed,
+        "world_size": 1, "env": {"git_commit": "f00dfeed", "torch": "2.5.0", "device": "cpu (2 cores)"},
+    }
+    if status == "diverged":
+        r["diverged_at"] = "epoch 2 step 17"
+        r["loss"] = float("nan")
+    if variant in ("base", "better", "noise"):
+        r["eval_sizes"] = {str(s): {"top1": top1 - abs(32 - s) * 0.3, "top5": 90.0, "loss": 1.0} for s in (24, 32, 48)}
+    return r
+
+
+def _metrics(top1: float, cut: bool = False) -> str:
+    lines = []
+    for e in range(1, EPOCHS + 1):
+        lines.append({"epoch": e - 1, "step": e * 10 - 5, "train_loss": 2.0, "lr": 1e-3, "grad_norm": 1.0})  # a step row
+        lines.append({"epoch": e, "step": e * 10, "train_loss": 2.5 - e * 0.3, "train_top1": top1 * e / EPOCHS,
+                      "val_loss": 2.0 - e * 0.2, "val_top1": top1 * (0.55 + 0.45 * e / EPOCHS), "val_top5": 90.0,
+                      "lr": 1e-3, "grad_norm": 1.0, "img_per_s": 500.0})
+    text = "".join(json.dumps(x) + "\n" for x in lines)
+    return text + ('{"epoch": 5, "step": 50, "val_top1": 9' if cut else "")  # a line cut by a kill
+
+
+def build_runs(root: Path) -> Path:
+    """runs/toy/ with known numbers, every kind of state, and runs of another profile."""
+    gdir = root / "toy"
+    gdir.mkdir(parents=True)
+    entries = []
+    for v in VARIANTS:
+        seeds = (0, 1) if v == "partial" else SEEDS
+        for s in seeds:
+            overrides = {"preset": "vit_cpu", "data.name": "arrangement", "train.epochs": EPOCHS, "model.pos": POS[v],
+                         "train.seed": s}
+            if v == "better":
+                overrides["model.pool"] = "mean"  # an axis the others leave at the preset's value
+            entries.append({"variant": v, "seed": s, "run_id": _rid(v, s), "profile": "cpu", "overrides": overrides})
+        if v == "partial":
+            entries.append({"variant": v, "seed": 2, "run_id": _rid(v, 2), "profile": "cpu",
+                            "overrides": {**overrides, "train.seed": 2}})
+    # another profile (different shared overrides): must not be mixed in
+    for s in SEEDS:
+        entries.append({"variant": "base", "seed": s, "run_id": f"cifar-base-{s}", "profile": "cifar",
+                        "overrides": {"preset": "vit_cpu", "data.name": "cifar10", "model.pos": "abs", "train.seed": s}})
+    index = {"grid": "toy", "description": "A toy grid with known numbers.", "baseline": "base", "metric": "top1",
+             "axes": ["model.pos", "model.pool"], "paper": {"base": 71.3, "better": 75.0},
+             "variants": VARIANTS, "runs": entries}
+    (gdir / "grid.json").write_text(json.dumps(index, indent=1))
+    for v, per_seed in TOP1.items():
+        for s, top1 in per_seed.items():
+            d = gdir / _rid(v, s)
+            d.mkdir(exist_ok=True)
+            if v == "worse" and s == 2:
+                (d / "result.json").write_text(json.dumps(_result(v, s, top1))[:57])  # truncated
+                (d / "metrics.jsonl").write_text(_metrics(top1))
+            elif v == "single" and s == 1:
+                (d / "error.txt").write_text("Traceback (most recent call last):\nRuntimeError: CUDA out of memory\n")
+            elif v == "single" and s == 2:
+                (d / "result.json").write_text(json.dumps(_result(v, s, top1, "diverged")))
+                (d / "metrics.jsonl").write_text(_metrics(top1)[:200])
+            elif v == "ghost":
+                if s == 0:
+                    (d / ".lock").write_text("")
+                else:
+                    d.rmdir()  # pending: no folder at all
+            else:
+                (d / "result.json").write_text(json.dumps(_result(v, s, top1)))
+                (d / "metrics.jsonl").write_text(_metrics(top1, cut=(v == "base" and s == 0)))
+    for s in SEEDS:  # the cifar runs, older than the cpu ones
+        d = gdir / f"cifar-base-{s}"
+        d.mkdir()
+        (d / "result.json").write_text(json.dumps(_result("base", s, 90.0 + s)))
+        os.utime(d, (1_000_000, 1_000_000))
+    return gdir
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("runs")
+    build_runs(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def lock(runs_dir):
+    lk = RunLock(runs_dir / "toy" / _rid("ghost", 0))
+    assert lk.acquire()
+    yield lk
+    lk.release()
+
+
+@pytest.fixture(scope="module")
+def agg(runs_dir, lock) -> R.Aggregate:
+    return R.aggregate("toy", runs_dir)
+
+
+@pytest.fixture(scope="module")
+def summary(agg) -> pd.DataFrame:
+    return R.summarize(agg.runs, "top1", "base", agg.variants)
+
+
+@pytest.fixture(scope="module")
+def report(runs_dir, lock, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    path = R.write_report("toy", runs_dir=runs_dir, out_dir=out)
+    assert path == out / "report.md"
+    return out
+
+
+def _done(v: str) -> dict[int, float]:
+    return {s: x for s, x in TOP1[v].items() if x is not None and not (v == "worse" and s == 2)
+            and not (v == "single" and s == 2)}
+
+
+# ---------------------------------------------------------------------------------------- aggregation
+def test_one_row_per_variant_and_seed_with_status(agg):
+    runs = agg.runs
+    assert agg.profile == "cpu" and "cifar-base-0" not in set(runs["run_id"])  # the other profile is left out
+    assert any("profile 'cifar'" in e for e in agg.excluded)
+    status = {(r.variant, r.seed): r.status for r in runs.itertuples()}
+    assert status[("worse", 2)] == "corrupt"
+    assert status[("single", 1)] == "failed" and status[("single", 2)] == "diverged"
+    assert status[("partial", 2)] == "pending"
+    assert status[("ghost", 0)] == "running" and status[("ghost", 1)] == "pending"
+    assert status[("twin", 0)] == "done"  # the shared run counts for both variants
+    assert len(runs) == sum(3 for _ in VARIANTS)
+    # never as numbers: every metric and measured cost is NaN when the run is not done
+    not_done = runs[runs["status"] != "done"]
+    for col in ("top1", "top5", "loss", "best_top1", "train_img_per_s", "peak_mem_mb", "top1@32"):
+        assert not_done[col].isna().all(), col
+    diverged = runs[(runs["variant"] == "single") & (runs["seed"] == 2)].iloc[0]
+    assert diverged["note"] == "diverged at epoch 2 step 17" and diverged["params"] == 6.0e6
+    assert "CUDA out of memory" in runs[(runs["variant"] == "single") & (runs["seed"] == 1)].iloc[0]["note"]
+    # axes: the override where set, the preset's value where not
+    assert runs.loc[runs["variant"] == "better", "model.pool"].eq("mean").all()
+    assert runs.loc[runs["variant"] == "base", "model.pool"].eq("cls").all()
+    assert list(runs.loc[runs["variant"] == "noise", "model.pos"]) == ["abs+rel"] * 3
+    done = runs[runs["status"] == "done"]
+    for r in done.itertuples():
+        assert r.top1 == TOP1[r.variant if r.variant != "twin" else "base"][r.seed]
+    assert done.loc[done["variant"] == "base", "top1@48"].tolist() == [x - 16 * 0.3 for x in TOP1["base"].values()]
+
+
+def test_corrupt_result_reported_by_path(agg):
+    corrupt = [p for p in agg.problems if "result.json" in p]
+    assert len(corrupt) == 1
+    assert f"{_rid('worse', 2)}/result.json" in corrupt[0] and "not valid JSON" in corrupt[0]
+
+
+def test_curves_long_frame(agg):
+    c = agg.curves
+    assert {"variant", "seed", "epoch", "val_top1", "train_loss"} <= set(c.columns)
+    base0 = c[(c["variant"] == "base") & (c["seed"] == 0)]
+    assert base0["epoch"].tolist() == list(range(1, EPOCHS + 1))  # step rows and the cut line skipped
+    assert base0["val_top1"].iloc[-1] == pytest.approx(70.0)
+    assert len(c[c["variant"] == "twin"]) == len(c[c["variant"] == "base"])
+
+
+def test_profile_selection_and_bad_profile(runs_dir, lock):
+    agg = R.aggregate("toy", runs_dir, profile="cifar")
+    assert set(agg.runs["variant"]) == {"base"} and agg.runs["top1"].tolist() == [90.0, 91.0, 92.0]
+    with pytest.raises(R.ReportError, match="no runs of profile 'imagenet'"):
+        R.aggregate("toy", runs_dir, profile="imagenet")
+
+
+# ---------------------------------------------------------------------------------------- statistics
+@pytest.mark.parametrize("variant", ["base", "better", "noise", "worse", "partial"])
+def test_mean_std_ci_match_scipy(summary, variant):
+    x = np.array(list(_done(variant).values()))
+    s = summary.loc[variant]
+    assert s["n"] == len(x)
+    assert s["mean"] == pytest.approx(np.mean(x))
+    assert s["std"] == pytest.approx(np.std(x, ddof=1))
+    lo, hi = sps.t.interval(0.95, len(x) - 1, loc=np.mean(x), scale=sps.sem(x))
+    assert (s["ci_low"], s["ci_high"]) == pytest.approx((lo, hi))
+
+
+@pytest.mark.parametrize("variant", ["better", "noise"])
+def test_paired_test_when_seeds_match(summary, variant):
+    v = np.array([TOP1[variant][s] for s in SEEDS])
+    b = np.array([TOP1["base"][s] for s in SEEDS])
+    ref = sps.ttest_rel(v, b)
+    ci = ref.confidence_interval(0.95)
+    s = summary.loc[variant]
+    assert s["test"] == "paired"
+    assert s["diff"] == pytest.approx((v - b).mean())
+    assert s["p_value"] == pytest.approx(ref.pvalue)
+    assert s["t"] == pytest.approx(ref.statistic) and s["df"] == 2
+    assert (s["diff_low"], s["diff_high"]) == pytest.approx((ci.low, ci.high))
+
+
+@pytest.mark.parametrize("variant", ["worse", "partial"])
+def test_welch_when_seeds_differ(summary, variant):
+    v = np.array(list(_done(variant).values()))
+    b = np.array(list(TOP1["base"].values()))
+    ref = sps.ttest_ind(v, b, equal_var=False)
+    ci = ref.confidence_interval(0.95)
+    s = summary.loc[variant]
+    assert s["test"] == "Welch"
+    assert s["diff"] == pytest.approx(v.mean() - b.mean())
+    assert s["p_value"] == pytest.approx(ref.pvalue)
+    assert s["df"] == pytest.approx(ref.df)
+    assert (s["diff_low"], s["diff_high"]) == pytest.approx((ci.low, ci.high))
+
+
+def test_verdicts(summary):
+    v = summary["verdict"].to_dict()
+    assert v["base"] == "baseline"
+    assert v["better"] == "better" and summary.loc["better", "p_value"] < 0.05
+    assert v["worse"] == "worse" and summary.loc["worse", "p_value"] < 0.05
+    assert v["noise"] == "no detectable difference" and summary.loc["noise", "p_value"] >= 0.05
+    assert v["partial"] == "no detectable difference"
+    assert v["single"] == "no interval: one seed"
+    assert v["twin"] == "same runs as base"
+    assert v["ghost"] == "no finished runs"
+
+
+def test_single_seed_has_no_interval_not_zeros(summary):
+    s = summary.loc["single"]
+    assert s["n"] == 1 and s["mean"] == 73.0
+    for k in ("std", "ci_low", "ci_high", "diff_low", "diff_high", "p_value"):
+        assert math.isnan(s[k]), k
+    assert s["diff"] == pytest.approx(73.0 - np.mean(list(TOP1["base"].values())))
+    assert (s["n_done"], s["n_failed"], s["n_diverged"]) == (1, 1, 1)
+
+
+def test_loss_direction_flips_the_verdict(agg):
+    loss = R.summarize(agg.runs, "loss", "base", agg.variants)
+    assert R.higher_is_better("top1") and not R.higher_is_better("loss") and not R.higher_is_better("train_loss")
+    assert loss.loc["better", "diff"] < 0 and loss.loc["better", "verdict"] == "better"
+    assert loss.loc["worse", "verdict"] == "worse"
+
+
+def test_compare_edge_cases():
+    same = pd.Series([1.0, 2.0, 3.0], index=[0, 1, 2])
+    r = R.compare(same + 1.0, same)  # identical differences: no variance, no test, no zeros
+    assert r["test"] == "paired" and r["diff"] == 1.0 and math.isnan(r["diff_low"])
+    assert r["verdict"] == "no test: no variance over seeds"
+    assert R.compare(pd.Series(dtype=float), same)["verdict"] == "no finished runs"
+    assert R.compare(same, pd.Series(dtype=float))["verdict"] == "no baseline runs to compare with"
+    assert R.t_interval([5.0])[0] == 5.0 and all(math.isnan(x) for x in R.t_interval([5.0])[1:])
+
+
+def test_pareto_front():
+    cost = np.array([1.0, 2.0, 3.0, 2.5, np.nan])
+    acc = np.array([70.0, 75.0, 74.0, 76.0, 99.0])
+    assert R.pareto_front(cost, acc).tolist() == [True, True, False, True, False]
+    speed = np.array([100.0, 50.0, 100.0])
+    assert R.pareto_front(speed, np.array([1.0, 2.0, 0.5]), cost_lower_better=False).tolist() == [True, True, False]
+
+
+# ---------------------------------------------------------------------------------------- files
+def test_table_files(report, summary):
+    csv = pd.read_csv(report / "table.csv")
+    assert list(csv["variant"]) == VARIANTS
+    row = csv.set_index("variant").loc["better"]
+    assert row["mean"] == pytest.approx(summary.loc["better", "mean"])
+    assert row["p_value"] == pytest.approx(summary.loc["better", "p_value"])
+    assert row["verdict"] == "better" and bool(row["best"]) and row["paper"] == 75.0
+    assert row["params_m"] == pytest.approx(5.5) and row["gmacs"] == pytest.approx(0.33)
+    assert row["train_img_per_s"] == pytest.approx(np.median([1000 / 0.33 + s for s in SEEDS]))
+    md = (report / "table.md").read_text()
+    best = f"{np.mean(list(TOP1['better'].values())):.2f}"
+    assert f"**{best}** ± " in md and "Params (M)" in md and "GMACs" in md and "Train img/s" in md
+    assert "none: one seed" in md and "71.3" in md  # the paper's number
+    tex = (report / "table.tex").read_text()
+    assert r"\toprule" in tex and r"\midrule" in tex and r"\bottomrule" in tex
+    assert r"\textbf{" + best + r"} $\pm$" in tex and "abs+rel" in tex
+    assert tex.count(r"\\") == len(VARIANTS) + 1
+    summ = pd.read_csv(report / "summary.csv")
+    assert {"top1", "top5", "loss", "top1@48"} <= set(summ["metric"])
+    runs = pd.read_csv(report / "runs.csv")
+    assert len(runs) == 24 and "corrupt" in set(runs["status"])
+    assert len(pd.read_csv(report / "curves.csv")) > 0
+
+
+def test_figures_written(report):
+    for stem in ("bars", "curves", "cost", "resolution"):
+        for ext in ("png", "pdf"):
+            p = report / f"{stem}.{ext}"
+            assert p.is_file() and p.stat().st_size > 5000, p
+    assert (report / "bars.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (report / "bars.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_report_md_and_html(report):
+    md = (report / "report.md").read_text()
+    assert "A toy grid with known numbers." in md
+    assert "![bars](bars.png)" in md and "![curves](curves.png)" in md
+    assert "**better**" in md and "**worse**" in md and "paired t-test" in md and "Welch t-test" in md
+    assert "python ablations/report.py --grid toy" in md and "f00dfeed" in md
+    assert f"{_rid('worse', 2)}/result.json" in md  # the corrupt run, by path
+    assert "profile 'cifar'" in md  # the excluded setting is said
+    page = (report / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 4
+    assert "<table>" in page and "<strong>" in page and 'src="bars.png"' not in page
+
+
+# ---------------------------------------------------------------------------------------- CLI
+def test_cli_errors_one_line_exit_2(tmp_path, capsys):
+    assert R.main(["--grid", "nope", "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "grid.json" in err[0] and err[0].startswith("error:")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "grid.json").write_text("{\"grid\": ")
+    assert R.main(["--grid", "bad", "--runs-dir", str(tmp_path)]) == 2
+    assert "cannot be read as JSON" in capsys.readouterr().err
+
+
+def test_cli_unknown_metric(runs_dir, lock, tmp_path, capsys):
+    assert R.main(["--grid", "toy", "--runs-dir", str(runs_dir), "--out", str(tmp_path), "--metric", "top7"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "--metric: 'top7'" in err[-1] and "top5" in err[-1]
+
+
+@pytest.mark.slow  # a fresh interpreter imports torch (through vt_core): seconds on a busy machine
+def test_cli_as_script(tmp_path):
+    proc = subprocess.run([sys.executable, "ablations/report.py", "--grid", "nope", "--runs-dir", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ") and "grid.json" in proc.stderr
+
+
+def test_cli_writes_report(runs_dir, lock, tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert R.main(["--grid", "toy", "--runs-dir", str(runs_dir), "--out", str(out), "--metric", "loss"]) == 0
+    io = capsys.readouterr()
+    assert io.out.strip() == f"report: {out / 'report.md'}"
+    assert "not valid JSON" in io.err  # the corrupt run is said, not fatal
+    md = (out / "report.md").read_text()
+    assert "lower is better" in md and "--metric loss" in md
+    assert "Paper" not in (out / "table.md").read_text()  # the paper's numbers are top-1
+
+
+def test_no_finished_runs_still_reports(tmp_path):
+    gdir = tmp_path / "empty"
+    gdir.mkdir()
+    (gdir / "grid.json").write_text(json.dumps({
+        "grid": "empty", "description": "", "baseline": "a", "metric": "top1", "axes": ["model.pos"], "paper": {},
+        "variants": ["a", "b"], "runs": [{"variant": v, "seed": 0, "run_id": f"{v}0", "profile": "cpu",
+                                          "overrides": {"model.pos": v, "train.seed": 0}} for v in ("a", "b")]}))
+    out = R.write_report("empty", runs_dir=tmp_path, out_dir=tmp_path / "rep")
+    md = out.read_text()
+    assert "2 pending" in md and "No figures" in md
+    assert not list((tmp_path / "rep").glob("*.png"))
+
+
+def test_superseded_and_stale_entries(tmp_path):
+    """An edited variant leaves its old run id in grid.json; a removed variant leaves its runs: neither counts."""
+    gdir = tmp_path / "edit"
+    gdir.mkdir()
+    entries = [{"variant": "a", "seed": 0, "run_id": "a-old", "profile": "cpu", "overrides": {"model.pos": "abs", "train.seed": 0}},
+               {"variant": "a", "seed": 0, "run_id": "a-new", "profile": "cpu", "overrides": {"model.pos": "abs", "train.seed": 0}},
+               {"variant": "gone", "seed": 0, "run_id": "g0", "profile": "cpu", "overrides": {"model.pos": "rel", "train.seed": 0}}]
+    (gdir / "grid.json").write_text(json.dumps({"grid": "edit", "baseline": "a", "metric": "top1", "axes": ["model.pos"],
+                                                "variants": ["a"], "runs": entries}))
+    for rid, top1 in (("a-old", 10.0), ("a-new", 20.0), ("g0", 30.0)):
+        (gdir / rid).mkdir()
+    (gdir / "a-new" / "result.json").write_text(json.dumps({"status": "done", "top1": 20.0}))
+    (gdir / "g0" / "result.json").write_text(json.dumps({"status": "done", "top1": 30.0}))
+    agg = R.aggregate("edit", tmp_path)
+    assert agg.runs[["variant", "run_id", "top1"]].values.tolist() == [["a", "a-new", 20.0]]
+    assert any("superseded by a-new" in e for e in agg.excluded)
+    assert any("'gone'" in e for e in agg.excluded)
+    out = R.write_report(str(tmp_path / "grids" / "edit.py"), runs_dir=tmp_path, out_dir=tmp_path / "rep")  # a path: its stem
+    assert "superseded" in out.read_text()
