@@ -14,6 +14,9 @@ A grid is a Python module (shipped in ``ablations/grids/`` or a user's file) wit
         for pos in ("none", "abs", "rel", "abs+rel"):
             add(name=pos, **{"model.pos": pos})
 
+``sweep(add, profile)`` (two parameters) receives the profile's name, for settings coupled to the
+scale (per-stage values for a 2-stage CPU model and a 4-stage paper model).
+
 Overrides apply in this order: the preset, BASE, the profile, the variant, ``--set``, the seed.
 """
 
@@ -95,8 +98,9 @@ def _import(path: Path, name: str) -> ModuleType:
     return module
 
 
-def load_grid(name_or_path: str) -> Grid:
-    """A shipped grid by name, or a user's grid module by path."""
+def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
+    """A shipped grid by name, or a user's grid module by path; variants as ``profile`` expands them
+    (default: ``cpu`` when the grid has it, else its first profile)."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".py" or candidate.exists():
         if not candidate.is_file():
@@ -120,14 +124,25 @@ def load_grid(name_or_path: str) -> Grid:
         variants.append(Variant(name, dict(overrides)))
 
     module_name = name
-    sweep: Callable[[Callable[..., None]], None] = module.sweep
-    sweep(add)
+    profiles = {k: dict(v) for k, v in module.PROFILES.items()}
+    if not profiles:
+        raise GridError(f"grid {name}: PROFILES is empty")
+    profile = profile or ("cpu" if "cpu" in profiles else next(iter(profiles)))
+    if profile not in profiles:
+        raise GridError(f"grid {name}: unknown profile {profile!r}; profiles: {', '.join(profiles)}")
+    sweep: Callable[..., None] = module.sweep
+    import inspect
+
+    if len(inspect.signature(sweep).parameters) >= 2:
+        sweep(add, profile)
+    else:
+        sweep(add)
     if not variants:
         raise GridError(f"grid {name}: sweep() added no variants")
     grid = Grid(
         name=name, path=path, description=str(module.DESCRIPTION).strip(), base=dict(module.BASE),
         baseline=module.BASELINE, metric=module.METRIC, seeds=tuple(int(s) for s in module.SEEDS),
-        profiles={k: dict(v) for k, v in module.PROFILES.items()}, variants=variants,
+        profiles=profiles, variants=variants,
         paper=dict(getattr(module, "PAPER", {})),
     )
     if grid.baseline not in [v.name for v in variants]:

@@ -40,14 +40,28 @@ def grid_dir(runs_dir: Path, grid: Grid) -> Path:
 
 
 def check_writable(path: Path) -> None:
-    """Fail early (exit 2) when the runs folder cannot be written."""
-    probe_dir = path
-    while not probe_dir.exists():
-        probe_dir = probe_dir.parent
-    if not os.access(probe_dir, os.W_OK | os.X_OK):
-        raise LaunchError(f"--runs-dir: {path} is not writable (checked {probe_dir})")
+    """Fail early (exit 2) when the runs folder cannot be created or written; leaves nothing behind."""
+    import tempfile
+
     if path.exists() and not path.is_dir():
         raise LaunchError(f"--runs-dir: {path} exists and is not a folder")
+    created = []
+    try:
+        missing = path
+        while not missing.exists():
+            created.append(missing)
+            missing = missing.parent
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise LaunchError(f"--runs-dir: {path} is not writable ({e.strerror or e})") from None
+    finally:
+        for d in created:  # deepest first
+            try:
+                d.rmdir()
+            except OSError:
+                pass
 
 
 def states(runs: list[PlannedRun], gdir: Path, queued: set[str]) -> dict[str, str]:
@@ -126,17 +140,23 @@ def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 # ---------------------------------------------------------------------------------------- executors
-def pick_executor(name: str) -> str:
+def pick_executor(name: str, cluster: str | None) -> str:
+    """auto: Slurm when sbatch is on PATH and a cluster profile says how to use it, else local."""
     if name != "auto":
         return name
-    return "slurm" if shutil.which("sbatch") else "local"
+    if shutil.which("sbatch"):
+        if cluster:
+            return "slurm"
+        print("note: sbatch is on PATH but no --cluster profile was given: running locally", file=sys.stderr)
+    return "local"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python ablations/launch.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--grid", required=True, help="a shipped grid name or a path to a grid module")
     p.add_argument("--profile", default="cpu", help="scale profile of the grid (default: cpu)")
-    p.add_argument("--executor", default="auto", choices=("auto", "local", "slurm", "debug"))
+    p.add_argument("--executor", default="auto", choices=("auto", "local", "slurm", "debug"),
+                   help="auto: slurm when sbatch is on PATH and --cluster is given, else local")
     p.add_argument("--cluster", help="Slurm cluster profile YAML (slurm/profiles/*.yaml)")
     p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="overrides for every run")
     p.add_argument("--seeds", help="comma-separated seeds instead of the grid's SEEDS")
@@ -156,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
-    grid = load_grid(args.grid)
+    grid = load_grid(args.grid, args.profile)
     seeds = None
     if args.seeds:
         try:
@@ -166,7 +186,7 @@ def _main(args: argparse.Namespace) -> int:
     sets = dict(parse_assignment(s) for s in args.set)
     runs = expand(grid, args.profile, seeds=seeds, sets=sets, only=args.only)
     check_buildable(runs)
-    executor = pick_executor(args.executor)
+    executor = pick_executor(args.executor, args.cluster)
     cluster = None
     if executor == "slurm":
         from ablations.slurm import load_cluster

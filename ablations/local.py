@@ -18,6 +18,7 @@ from ablations.grid import PlannedRun
 from vt_core.run_folder import run_state
 
 EXIT_INTERRUPTED = 75
+EXIT_BUSY = 3  # python -m vt_core.train: another process holds the run's lock
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -76,6 +77,8 @@ def run_local(gdir: Path, todo: list[PlannedRun], configs: dict[str, Path], *, j
                 free.append(gpu)
                 finished[run.run_id] = code
                 state = run_state(gdir / run.run_id)
+                if code == EXIT_BUSY:  # another launcher trains it: that one reports it
+                    state = "running elsewhere (skipped)"
                 _tick(bar, f"{run.variant} seed {run.seed} ({run.run_id}): {state}")
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the running runs (they save a checkpoint); relaunch to resume", flush=True)

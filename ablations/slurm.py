@@ -132,6 +132,11 @@ class TrainJob:
         from vt_core.run_folder import load_config
         from vt_core.train import RunBusy, RunInterrupted, train
 
+        import torch
+
+        cpus = int(os.environ.get("SLURM_CPUS_PER_TASK", "0"))
+        if cpus:  # as many threads as Slurm gave the task, like the local executor's split
+            torch.set_num_threads(cpus)
         env = submitit.JobEnvironment()
         if env.num_tasks > 1:
             submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False)

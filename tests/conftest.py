@@ -11,3 +11,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-snapshots", action="store_true", help="rewrite tests/snapshots/* from the code")

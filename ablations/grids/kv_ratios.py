@@ -6,7 +6,7 @@ values are aggregated at different rates, against one rate for all heads (PVT-st
 aggregation. On the `multiscale` probe objects appear at a scale that varies per sample.
 """
 BASE = {"preset": "shunted_cpu"}
-BASELINE = "r2+r1"
+BASELINE = "multi"
 METRIC = "top1"
 SEEDS = (0, 1, 2)
 PROFILES = {
@@ -15,10 +15,19 @@ PROFILES = {
     "imagenet": {**IMAGENET, "preset": "shunted_s", "model.drop_path": 0.1},
 }
 
+# per stage, per head group; the last stage keeps one full-resolution group, as in Shunted
+RATIOS = {
+    "two_stage": {  # shunted_cpu
+        "multi": [[2, 1], [1]], "coarse_multi": [[4, 2], [1]], "single": [[2], [1]], "full": [[1], [1]],
+    },
+    "four_stage": {  # shunted_s, the paper's rates first
+        "multi": [[8, 4], [4, 2], [2, 1], [1]], "coarse_multi": [[16, 8], [8, 4], [4, 2], [1]],
+        "single": [[8], [4], [2], [1]], "full": [[1], [1], [1], [1]],
+    },
+}
 
-def sweep(add):
-    # per stage, per head group; the last stage keeps a single full-resolution group as in Shunted
-    add(name="r2+r1", **{"model.kv_ratios": [[2, 1], [1]]})
-    add(name="r4+r2", **{"model.kv_ratios": [[4, 2], [1]]})
-    add(name="r2", **{"model.kv_ratios": [[2], [1]]})
-    add(name="r1", **{"model.kv_ratios": [[1], [1]]})
+
+def sweep(add, profile):
+    table = RATIOS["four_stage" if profile == "imagenet" else "two_stage"]
+    for name, ratios in table.items():
+        add(name=name, **{"model.kv_ratios": ratios})
