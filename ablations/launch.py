@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retry-failed", action="store_true", help="run failed runs again (resuming their checkpoints)")
     p.add_argument("--runs-dir", default=str(DEFAULT_RUNS), help="where run folders live (default: runs)")
     p.add_argument("--jobs", type=int, default=0, help="local: runs at once (default: as the cores or GPUs allow)")
+    p.add_argument("--reports-dir", default="reports", help="where reports go: <dir>/<grid>/ (default: reports)")
     p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     args = p.parse_args(argv)
     try:
@@ -223,20 +224,20 @@ def _main(args: argparse.Namespace) -> int:
         from ablations.slurm import submit
 
         return submit(grid, gdir, todo, configs, cluster, report=not args.no_report, runs_dir=runs_dir,
-                      profile=args.profile)
+                      profile=args.profile, reports_dir=Path(args.reports_dir))
     from ablations.local import run_local
 
     code = run_local(gdir, todo, configs, jobs=args.jobs, in_process=executor == "debug")
     if code != 130 and not args.no_report:
-        _report(grid, runs_dir, args.profile)
+        _report(grid, runs_dir, args.profile, Path(args.reports_dir) / grid.name)
     return code
 
 
-def _report(grid: Grid, runs_dir: Path, profile: str) -> None:
+def _report(grid: Grid, runs_dir: Path, profile: str, out_dir: Path) -> None:
     from ablations.report import write_report
 
     try:
-        path = write_report(grid.name, runs_dir=runs_dir, grid_path=grid.path, profile=profile)
+        path = write_report(grid.name, runs_dir=runs_dir, out_dir=out_dir, grid_path=grid.path, profile=profile)
     except Exception as e:  # the runs are safe on disk; a report can be rewritten with ablations/report.py
         print(f"report failed ({type(e).__name__}: {e}); rerun: python ablations/report.py --grid {grid.name}",
               file=sys.stderr)

@@ -51,6 +51,7 @@ def run_local(gdir: Path, todo: list[PlannedRun], configs: dict[str, Path], *, j
     running: dict[int, tuple[subprocess.Popen, PlannedRun, str | None]] = {}
     free = list(gpus)
     finished: dict[str, int] = {}
+    refused: list[str] = []
     bar = _progress(len(todo))
     print(f"running {len(todo)} runs, {len(gpus)} at a time, {threads} CPU thread(s) each; logs in {logs}", flush=True)
     try:
@@ -79,6 +80,9 @@ def run_local(gdir: Path, todo: list[PlannedRun], configs: dict[str, Path], *, j
                 state = run_state(gdir / run.run_id)
                 if code == EXIT_BUSY:  # another launcher trains it: that one reports it
                     state = "running elsewhere (skipped)"
+                elif code != 0 and state not in ("done", "diverged", "failed"):
+                    state = f"failed before starting (exit {code}, see {logs / (run.run_id + '.log')})"
+                    refused.append(run.run_id)
                 _tick(bar, f"{run.variant} seed {run.seed} ({run.run_id}): {state}")
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the running runs (they save a checkpoint); relaunch to resume", flush=True)
@@ -96,7 +100,7 @@ def run_local(gdir: Path, todo: list[PlannedRun], configs: dict[str, Path], *, j
     failed = [rid for rid in finished if run_state(gdir / rid) == "failed"]
     for rid in failed:
         print(f"failed: {gdir / rid / 'error.txt'}")
-    return 1 if failed else 0
+    return 1 if failed or refused else 0
 
 
 def _debug(gdir: Path, todo: list[PlannedRun]) -> int:

@@ -156,7 +156,7 @@ class TrainJob:
 
 
 def submit(grid: Any, gdir: Path, todo: list[Any], configs: dict[str, Path], cluster: ClusterProfile, *,
-           report: bool, runs_dir: Path, profile: str) -> int:
+           report: bool, runs_dir: Path, profile: str, reports_dir: Path) -> int:
     import submitit
 
     if not todo:
@@ -181,7 +181,7 @@ def submit(grid: Any, gdir: Path, todo: list[Any], configs: dict[str, Path], clu
         from ablations.report import write_report
 
         report_id = rep.submit(write_report, grid.name, runs_dir=str(runs_dir.resolve()), grid_path=str(grid.path),
-                               out_dir=str((Path("reports") / grid.name).resolve()), profile=profile).job_id
+                               out_dir=str((reports_dir / grid.name).resolve()), profile=profile).job_id
         record["report"] = report_id
     _append_record(gdir, record)
     print(f"submitted array {array_id}: {len(jobs)} runs (at most {min(cluster.array_parallelism, len(jobs))} at once)")

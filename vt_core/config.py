@@ -158,6 +158,11 @@ class ModelConfig:
         for i, (h, w) in enumerate(feats):
             if h < 1 or w < 1:
                 raise ConfigError(f"model.img_size: {self.img_size} leaves no tokens at stage {i} ({h}×{w})")
+            if self.mixer[i] in ("sr", "shunted") and max(self.kv_ratios[i]) > min(h, w):
+                raise ConfigError(
+                    f"model.kv_ratios: stage {i} {list(self.kv_ratios[i])}: ratio {max(self.kv_ratios[i])} exceeds the "
+                    f"{h}×{w} feature map at model.img_size={self.img_size}"
+                )
 
     # ---------------------------------------------------------------- derived geometry
     @property
@@ -207,8 +212,9 @@ class ModelConfig:
         for i, ((h, w), (m, s)) in enumerate(zip(self.stage_grids(), self.stage_windows())):
             if self.mixer[i] != "window":
                 continue
-            if m != self.window_size[i]:
-                out.append(f"stage {i}: window {self.window_size[i]} clamped to the {h}×{w} feature map, shift off")
+            if max(h, w) <= self.window_size[i]:
+                out.append(f"stage {i}: window {self.window_size[i]} clamped to the {h}×{w} feature map "
+                           f"(global attention there), shift off")
             elif h % m or w % m:
                 out.append(f"stage {i}: {h}×{w} feature map padded to a multiple of window {m}")
         return out

@@ -79,7 +79,7 @@ def load_config(path: str | Path) -> RunConfig:
 def read_result(run_dir: Path) -> dict[str, Any] | None:
     try:
         return json.loads((run_dir / RESULT).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError):
         return None
 
 

@@ -64,9 +64,11 @@ class RunBusy(Exception):
 
 # ---------------------------------------------------------------------------------------- config
 def resolve(cfg: RunConfig) -> RunConfig:
-    """The fully resolved config, the one the run id hashes: ``model.num_classes`` follows the data."""
-    from .data import dataset_num_classes
+    """The fully resolved config, the one the run id hashes: ``model.num_classes`` follows the data.
+    The data's name and paths are checked here, so a grid with a missing dataset stops at planning."""
+    from .data import dataset_num_classes, validate_data
 
+    validate_data(cfg.data)
     n = dataset_num_classes(cfg.data)
     return cfg if cfg.model.num_classes == n else cfg.replace({"model.num_classes": n})
 
@@ -350,7 +352,9 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
         _set_rng_state(ckpt["rng"])
     net: nn.Module = model
     if tc.compile:
-        net = torch.compile(model)
+        # static shapes: a new input size (eval_sizes, a last short batch) recompiles in seconds, while
+        # dynamic H×W through padded, shifted windows takes sympy minutes (swin_cpu 32→48: ~9 min)
+        net = torch.compile(model, dynamic=False)
     if denv.enabled:
         net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
 
