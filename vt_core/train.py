@@ -459,7 +459,7 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
                         writer.add_scalar(tag, row[key], global_step)
                 metrics.append(row)
                 writer.flush()
-            if not show and denv.is_main and progress is not False:
+            if not show and denv.is_main:  # log files get one line per epoch instead of a bar
                 print(f"[{out.name}] epoch {epoch + 1}/{tc.epochs} train_loss {row['train_loss']:.4f} "
                       f"val_top1 {row['val_top1']:.2f} ({row['img_per_s']:.0f} img/s)", flush=True)
             acc = {"loss": 0.0, "correct": 0.0, "n": 0.0, "time": 0.0, "grad_norm": 0.0}

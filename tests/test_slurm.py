@@ -1,0 +1,147 @@
+"""The Slurm executor against a real single-node Slurm (slurm/local-cluster/start.sh; CI starts it).
+
+Skipped, with the reason, where ``sbatch`` is not on PATH or the cluster does not answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_launch import ROOT, launch, write_grid
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+CLUSTER = str(ROOT / "slurm" / "profiles" / "local.yaml")
+
+
+def _cluster_up() -> str | None:
+    if not shutil.which("sbatch"):
+        return "no sbatch on PATH: start one with slurm/local-cluster/start.sh (CI does)"
+    try:
+        out = subprocess.run(["sinfo", "--noheader", "--partition=local", "--format=%t"], capture_output=True,
+                             text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"sinfo failed: {e}"
+    if not any(s.strip() in ("idle", "mix", "alloc") for s in out.stdout.split()):
+        return f"the 'local' partition has no usable node (sinfo: {out.stdout.strip() or out.stderr.strip()})"
+    return None
+
+
+_reason = _cluster_up()
+if _reason:
+    pytestmark.append(pytest.mark.skip(reason=f"slurm: {_reason}"))
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def index(runs: Path, grid: str) -> list[dict]:
+    return json.loads((runs / grid / "grid.json").read_text())["runs"]
+
+
+def results(runs: Path, grid: str) -> dict[tuple[str, int], dict]:
+    out = {}
+    for r in index(runs, grid):
+        p = runs / grid / r["run_id"] / "result.json"
+        out[(r["variant"], r["seed"])] = json.loads(p.read_text()) if p.exists() else None
+    return out
+
+
+def queue_empty(runs: Path, grid: str) -> bool:
+    sys.path.insert(0, str(ROOT))
+    from ablations.slurm import queued_run_ids
+
+    return not queued_run_ids(runs / grid)
+
+
+def test_grid_as_job_array_matches_local(tmp_path: Path) -> None:
+    grid = write_grid(tmp_path, epochs=2)
+    slurm_runs, local_runs = tmp_path / "slurm_runs", tmp_path / "local_runs"
+    out = launch("--grid", str(grid), "--executor", "slurm", "--cluster", CLUSTER, runs=slurm_runs)
+    assert out.returncode == 0, out.stderr
+    assert "submitted array" in out.stdout and "--status" in out.stdout
+    records = json.loads((slurm_runs / "tiny" / "slurm.json").read_text())
+    assert len(records) == 1 and len(records[0]["tasks"]) == 4  # one array of four tasks
+    # the same plan locally while the array runs
+    local = launch("--grid", str(grid), "--executor", "local", "--jobs", "1", "--no-report", runs=local_runs)
+    assert local.returncode == 0, local.stderr
+    wait_for(lambda: all(results(slurm_runs, "tiny").values()) and queue_empty(slurm_runs, "tiny"), 600, "the array")
+    a, b = results(slurm_runs, "tiny"), results(local_runs, "tiny")
+    for key in a:
+        assert a[key]["status"] == "done"
+        for m in ("top1", "top5", "loss", "train_loss"):
+            assert a[key][m] == pytest.approx(b[key][m], abs=1e-6), (key, m)
+    # logs inside the grid's run folder, and the report job ran after the array
+    assert list((slurm_runs / "tiny" / ".submitit").glob(f"{records[0]['array']}_*"))
+    wait_for(lambda: (tmp_path / "reports" / "tiny" / "report.md").exists(), 180, "the report job")
+    # relaunch submits nothing; --dry-run submits nothing
+    again = launch("--grid", str(grid), "--executor", "slurm", "--cluster", CLUSTER, runs=slurm_runs)
+    assert again.returncode == 0 and "nothing to submit" in again.stdout, again.stdout
+    dry = launch("--grid", str(grid), "--executor", "slurm", "--cluster", CLUSTER, "--dry-run", runs=slurm_runs)
+    assert dry.returncode == 0
+    assert len(json.loads((slurm_runs / "tiny" / "slurm.json").read_text())) == 1
+    status = launch("--grid", str(grid), "--status", runs=slurm_runs)
+    assert "done" in status.stdout
+
+
+def test_preempted_job_resumes_from_checkpoint(tmp_path: Path) -> None:
+    grid = write_grid(tmp_path, epochs=6)
+    runs = tmp_path / "runs"
+    out = launch("--grid", str(grid), "--executor", "slurm", "--cluster", CLUSTER, "--only", "abs", "--seeds", "0",
+                 "--no-report", runs=runs)
+    assert out.returncode == 0, out.stderr
+    (run,) = index(runs, "tiny")
+    folder = runs / "tiny" / run["run_id"]
+    job = next(iter(json.loads((runs / "tiny" / "slurm.json").read_text())[0]["tasks"]))
+    wait_for(lambda: (folder / "metrics.jsonl").exists() and '"val_top1"' in (folder / "metrics.jsonl").read_text(),
+             300, "the first epoch")
+    subprocess.run(["scancel", "--signal=USR2", job], check=True)
+    wait_for(lambda: (folder / "result.json").exists(), 600, "the requeued job to finish")
+    result = json.loads((folder / "result.json").read_text())
+    assert result["status"] == "done" and result["epochs"] == 6
+    epochs = [json.loads(x)["epoch"] for x in (folder / "metrics.jsonl").read_text().splitlines() if "val_top1" in x]
+    assert epochs == [1, 2, 3, 4, 5, 6]
+    sacct = subprocess.run(["sacct", "--noheader", "--jobs", job.split("_")[0], "--format=JobID,Restarts", "--parsable2"],
+                           capture_output=True, text=True).stdout
+    logs = "".join(p.read_text(errors="replace") for p in (runs / "tiny" / ".submitit").rglob("*.err"))
+    assert "USR2" in logs or "preempted" in logs, sacct
+
+
+def test_failing_run_is_reported_while_others_finish(tmp_path: Path) -> None:
+    from PIL import Image
+
+    root = tmp_path / "folder"
+    for split in ("train", "val"):
+        for c in ("a", "b"):
+            d = root / split / c
+            d.mkdir(parents=True)
+            for i in range(16):
+                Image.new("RGB", (8, 8), (i * 10, 0, 0)).save(d / f"{i}.png")
+    (root / "train" / "b" / "99.png").write_bytes(b"broken image")
+    grid = write_grid(tmp_path, extra=f'add(name="broken", **{{"data.name": "imagefolder", "data.root": "{root}", '
+                                      f'"data.workers": 0}})\n')
+    runs = tmp_path / "runs"
+    out = launch("--grid", str(grid), "--executor", "slurm", "--cluster", CLUSTER, "--seeds", "0", "--no-report",
+                 runs=runs)
+    assert out.returncode == 0, out.stderr
+    wait_for(lambda: queue_empty(runs, "tiny") and sum(
+        (runs / "tiny" / r["run_id"] / n).exists() for r in index(runs, "tiny") for n in ("result.json", "error.txt")
+    ) == 3, 600, "all three runs to end")
+    status = launch("--grid", str(grid), "--status", runs=runs)
+    lines = {ln.split()[0]: ln.split() for ln in status.stdout.splitlines()[2:]}
+    assert lines["broken"][6] == "1" and lines["abs"][5] == "1" and lines["none"][5] == "1", status.stdout
+    (broken,) = [r for r in index(runs, "tiny") if r["variant"] == "broken"]
+    assert "Traceback" in (runs / "tiny" / broken["run_id"] / "error.txt").read_text()
+
