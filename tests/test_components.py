@@ -1,0 +1,256 @@
+"""Components: Shunted KV group splitting against seed 004's code, the DS-FFN residual, gnConv."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vt_core.layers import ConvMlp, GnConv, Mlp, ShuntedAttention
+from vt_core.layers.shunted_attention import KVGroup
+
+
+# ----------------------------------------------------------------------------- seed 004's Attention
+class SeedShuntedAttention(nn.Module):
+    """Seed 004's ``Attention`` (official Shunted code), forward as published; dropout left out."""
+
+    def __init__(self, dim, num_heads=8, qkv_bias=False, sr_ratio=1):
+        super().__init__()
+        self.dim, self.num_heads = dim, num_heads
+        self.scale = (dim // num_heads) ** -0.5
+        self.q = nn.Linear(dim, dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.sr_ratio = sr_ratio
+        if sr_ratio > 1:
+            self.act = nn.GELU()
+            k1, k2 = {8: (8, 4), 4: (4, 2), 2: (2, 1)}[sr_ratio]
+            self.sr1 = nn.Conv2d(dim, dim, kernel_size=k1, stride=k1)
+            self.norm1 = nn.LayerNorm(dim)
+            self.sr2 = nn.Conv2d(dim, dim, kernel_size=k2, stride=k2)
+            self.norm2 = nn.LayerNorm(dim)
+            self.kv1 = nn.Linear(dim, dim, bias=qkv_bias)
+            self.kv2 = nn.Linear(dim, dim, bias=qkv_bias)
+            self.local_conv1 = nn.Conv2d(dim // 2, dim // 2, kernel_size=3, padding=1, stride=1, groups=dim // 2)
+            self.local_conv2 = nn.Conv2d(dim // 2, dim // 2, kernel_size=3, padding=1, stride=1, groups=dim // 2)
+        else:
+            self.kv = nn.Linear(dim, dim * 2, bias=qkv_bias)
+            self.local_conv = nn.Conv2d(dim, dim, kernel_size=3, padding=1, stride=1, groups=dim)
+
+    def forward(self, x, H, W):
+        B, N, C = x.shape
+        q = self.q(x).reshape(B, N, self.num_heads, C // self.num_heads).permute(0, 2, 1, 3)
+        if self.sr_ratio > 1:
+            x_ = x.permute(0, 2, 1).reshape(B, C, H, W)
+            x_1 = self.act(self.norm1(self.sr1(x_).reshape(B, C, -1).permute(0, 2, 1)))
+            x_2 = self.act(self.norm2(self.sr2(x_).reshape(B, C, -1).permute(0, 2, 1)))
+            kv1 = self.kv1(x_1).reshape(B, -1, 2, self.num_heads // 2, C // self.num_heads).permute(2, 0, 3, 1, 4)
+            kv2 = self.kv2(x_2).reshape(B, -1, 2, self.num_heads // 2, C // self.num_heads).permute(2, 0, 3, 1, 4)
+            k1, v1 = kv1[0], kv1[1]
+            k2, v2 = kv2[0], kv2[1]
+            attn1 = ((q[:, : self.num_heads // 2] @ k1.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+            v1 = v1 + self.local_conv1(
+                v1.transpose(1, 2).reshape(B, -1, C // 2).transpose(1, 2).view(B, C // 2, H // self.sr_ratio, W // self.sr_ratio)
+            ).view(B, C // 2, -1).view(B, self.num_heads // 2, C // self.num_heads, -1).transpose(-1, -2)
+            x1 = (attn1 @ v1).transpose(1, 2).reshape(B, N, C // 2)
+            attn2 = ((q[:, self.num_heads // 2:] @ k2.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+            v2 = v2 + self.local_conv2(
+                v2.transpose(1, 2).reshape(B, -1, C // 2).transpose(1, 2)
+                .view(B, C // 2, H * 2 // self.sr_ratio, W * 2 // self.sr_ratio)
+            ).view(B, C // 2, -1).view(B, self.num_heads // 2, C // self.num_heads, -1).transpose(-1, -2)
+            x2 = (attn2 @ v2).transpose(1, 2).reshape(B, N, C // 2)
+            x = torch.cat([x1, x2], dim=-1)
+        else:
+            kv = self.kv(x).reshape(B, -1, 2, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+            k, v = kv[0], kv[1]
+            attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+            x = (attn @ v).transpose(1, 2).reshape(B, N, C) + self.local_conv(
+                v.transpose(1, 2).reshape(B, N, C).transpose(1, 2).view(B, C, H, W)
+            ).view(B, C, N).transpose(1, 2)
+        return self.proj(x)
+
+
+def _copy_into_seed(ours: ShuntedAttention, seed: SeedShuntedAttention) -> None:
+    seed.q.load_state_dict(ours.q.state_dict())
+    seed.proj.load_state_dict(ours.proj.state_dict())
+    if seed.sr_ratio > 1:
+        for i, g in enumerate(ours.groups, start=1):
+            getattr(seed, f"sr{i}").load_state_dict(g.aggregate.sr.state_dict())
+            getattr(seed, f"norm{i}").load_state_dict(g.aggregate.norm.state_dict())
+            getattr(seed, f"kv{i}").load_state_dict(g.kv.state_dict())
+            getattr(seed, f"local_conv{i}").load_state_dict(g.local_conv.state_dict())
+    else:
+        (g,) = ours.groups
+        assert g.aggregate is None
+        seed.kv.load_state_dict(g.kv.state_dict())
+        seed.local_conv.load_state_dict(g.local_conv.state_dict())
+
+
+@pytest.mark.parametrize("sr_ratio,ratios", [(2, (2, 1)), (4, (4, 2)), (8, (8, 4)), (1, (1,))])
+@pytest.mark.parametrize("heads", [2, 4])
+@pytest.mark.parametrize("qkv_bias", [True, False])
+def test_shunted_attention_matches_seed(sr_ratio, ratios, heads, qkv_bias):
+    torch.manual_seed(sr_ratio * 10 + heads)
+    dim, H, W = 32, 16, 8
+    ours = ShuntedAttention(dim, num_heads=heads, ratios=ratios, qkv_bias=qkv_bias).eval()
+    with torch.no_grad():
+        for g in ours.groups:  # make the local enhancement count
+            g.local_conv.weight.normal_(std=0.3)
+            g.local_conv.bias.normal_(std=0.3)
+    seed = SeedShuntedAttention(dim, num_heads=heads, qkv_bias=qkv_bias, sr_ratio=sr_ratio).eval()
+    _copy_into_seed(ours, seed)
+    x = torch.randn(2, H * W, dim)
+    torch.testing.assert_close(ours(x, (H, W)), seed(x, H, W), atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "ratios,heads,grid",
+    [((2, 1), 2, (8, 8)), ((4, 2), 4, (8, 8)), ((8, 4), 4, (16, 16)), ((4, 2, 1), 6, (8, 8)), ((2, 1), 4, (9, 7)),
+     ((1,), 4, (5, 5)), ((2,), 2, (8, 8))],
+)
+def test_kv_groups_split_heads_and_aggregate(ratios, heads, grid):
+    dim = 12 * heads
+    attn = ShuntedAttention(dim, num_heads=heads, ratios=ratios)
+    n = len(ratios)
+    assert len(attn.groups) == n
+    seen: list[tuple[int, int, tuple[int, int]]] = []
+
+    def hook(module, args, out):
+        k, v, g = out
+        assert k.shape == v.shape
+        seen.append((k.shape[1], k.shape[2], g))
+
+    for g in attn.groups:
+        g.register_forward_hook(hook)
+    H, W = grid
+    y = attn(torch.randn(2, H * W, dim), grid)
+    assert y.shape == (2, H * W, dim)
+    single = ratios == (1,)
+    for (group_heads, nk, g), r, module in zip(seen, ratios, attn.groups):
+        assert group_heads == heads // n  # heads split evenly between the groups
+        assert module.kv.out_features == 2 * dim // n
+        expect = (H, W) if single else (H // r, W // r)  # strided conv k = s = r floors
+        assert g == expect and nk == expect[0] * expect[1]
+        assert (module.aggregate is None) == single
+        if not single:
+            assert module.aggregate.sr.kernel_size == (r, r) and module.aggregate.sr.stride == (r, r)
+            assert isinstance(module.aggregate.act, nn.GELU)
+
+
+def test_shunted_groups_see_their_own_queries():
+    """Changing the second group's K/V weights changes only the second half of the heads' outputs."""
+    torch.manual_seed(0)
+    dim, heads = 32, 4
+    attn = ShuntedAttention(dim, num_heads=heads, ratios=(2, 1))
+    attn.proj = nn.Identity()
+    x = torch.randn(1, 64, dim)
+    y0 = attn(x, (8, 8))
+    with torch.no_grad():
+        attn.groups[1].kv.weight.add_(torch.randn_like(attn.groups[1].kv.weight))
+    y1 = attn(x, (8, 8))
+    torch.testing.assert_close(y1[..., : dim // 2], y0[..., : dim // 2])
+    assert not torch.allclose(y1[..., dim // 2:], y0[..., dim // 2:])
+
+
+# ----------------------------------------------------------------------------- FFNs
+def _h_and_dw(ffn: ConvMlp, x: torch.Tensor, grid: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    h = ffn.fc1(x)
+    B, N, C = h.shape
+    dw = F.conv2d(h.transpose(1, 2).reshape(B, C, *grid), ffn.dwconv.weight, ffn.dwconv.bias, padding=1, groups=C)
+    return h, dw.flatten(2).transpose(1, 2)
+
+
+@pytest.mark.parametrize("grid", [(8, 8), (5, 7)])
+def test_ds_ffn_is_gelu_of_h_plus_dw(grid):
+    torch.manual_seed(0)
+    ffn = ConvMlp(16, hidden_dim=32, residual=True)
+    x = torch.randn(2, grid[0] * grid[1], 16)
+    h, dw = _h_and_dw(ffn, x, grid)
+    torch.testing.assert_close(ffn(x, grid), ffn.fc2(F.gelu(h + dw)))
+
+
+@pytest.mark.parametrize("grid", [(8, 8), (5, 7)])
+def test_dw_ffn_without_residual_is_gelu_of_dw(grid):
+    torch.manual_seed(0)
+    ffn = ConvMlp(16, hidden_dim=32, residual=False)
+    x = torch.randn(2, grid[0] * grid[1], 16)
+    h, dw = _h_and_dw(ffn, x, grid)
+    torch.testing.assert_close(ffn(x, grid), ffn.fc2(F.gelu(dw)))
+
+
+def test_ds_ffn_with_zero_dwconv_is_the_plain_mlp():
+    torch.manual_seed(0)
+    ds = ConvMlp(16, hidden_dim=32, residual=True)
+    mlp = Mlp(16, hidden_dim=32)
+    mlp.fc1.load_state_dict(ds.fc1.state_dict())
+    mlp.fc2.load_state_dict(ds.fc2.state_dict())
+    with torch.no_grad():
+        ds.dwconv.weight.zero_()
+        ds.dwconv.bias.zero_()
+    x = torch.randn(2, 36, 16)
+    torch.testing.assert_close(ds(x, (6, 6)), mlp(x, (6, 6)))
+    # ... while the residual-free variant then sees nothing: GELU(0) → fc2's bias alone
+    dw = ConvMlp(16, hidden_dim=32, residual=False)
+    dw.load_state_dict(ds.state_dict())
+    torch.testing.assert_close(dw(x, (6, 6)), ds.fc2.bias.expand(2, 36, 16))
+
+
+def test_ffn_factory_kinds():
+    from vt_core.factory import FFNS
+
+    assert FFNS["mlp"] is Mlp
+    assert FFNS["ds"](8, hidden_dim=16).residual is True
+    assert FFNS["dw"](8, hidden_dim=16).residual is False
+
+
+# ----------------------------------------------------------------------------- gnConv
+def _gnconv_reference(g: GnConv, x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """HorNet's gnConv written out: p0 (C/2^(n−1) channels) and q0…q(n−1) (C/2^(n−1) … C) from proj_in,
+    each q_k through its own depthwise 7×7 slice, p(k+1) = pw_k(p_k) · α·q_k."""
+    B, N, C = x.shape
+    n = g.order
+    widths = [C // 2 ** (n - 1 - k) for k in range(n)]  # q0 … q(n−1)
+    y = g.proj_in(x.transpose(1, 2).reshape(B, C, *grid))
+    p = y[:, : widths[0]]
+    start, qs = widths[0], []
+    off = 0
+    for w in widths:
+        wgt, b = g.dwconv.weight[off:off + w], g.dwconv.bias[off:off + w]
+        qs.append(F.conv2d(y[:, start + off:start + off + w], wgt, b, padding=3, groups=w) * g.scale)
+        off += w
+    p = p * qs[0]
+    for k in range(1, n):
+        p = g.pws[k - 1](p) * qs[k]
+    return g.proj_out(p).flatten(2).transpose(1, 2)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("grid", [(8, 8), (5, 9)])
+def test_gnconv_shapes_and_order(order, grid):
+    torch.manual_seed(order)
+    dim = 64
+    g = GnConv(dim, order=order)
+    assert g.dims == [dim // 2 ** (order - 1 - k) for k in range(order)]  # rising widths, ending at C
+    assert g.proj_in.out_channels == 2 * dim == g.dims[0] + sum(g.dims)
+    assert g.dwconv.in_channels == g.dwconv.groups == sum(g.dims) and g.dwconv.kernel_size == (7, 7)
+    assert len(g.pws) == order - 1
+    for k, pw in enumerate(g.pws):
+        assert (pw.in_channels, pw.out_channels) == (g.dims[k], g.dims[k + 1])
+    x = torch.randn(2, grid[0] * grid[1], dim)
+    y = g(x, grid)
+    assert y.shape == x.shape
+    torch.testing.assert_close(y, _gnconv_reference(g, x, grid), atol=1e-5, rtol=1e-4)
+
+
+def test_gnconv_interaction_order_is_polynomial_degree():
+    """gnConv of order n is a polynomial of degree n + 1 in its input when the 1×1 convs have no bias
+    and proj_in is linear: scaling x by t scales the output by t^(n+1)."""
+    torch.manual_seed(0)
+    for order in (1, 2, 3):
+        g = GnConv(16, order=order)
+        with torch.no_grad():
+            for conv in [g.proj_in, g.dwconv, g.proj_out, *g.pws]:
+                conv.bias.zero_()
+        x = torch.randn(1, 25, 16, dtype=torch.float64)
+        g = g.double()
+        torch.testing.assert_close(g(2 * x, (5, 5)), 2 ** (order + 1) * g(x, (5, 5)))
