@@ -41,10 +41,10 @@ class ModelConfig:
     stem_convs: int = 0  # extra 3×3 convs of the conv stem (Shunted T/S/B: 0/1/2)
     stem_dim: int = 64  # width of the conv stem's hidden convs
     downsample: str = "merge"  # between stages: merge (Swin 2×2 patch merging) | conv (PVT/Shunted 3×3/2)
-    depths: tuple[int, ...] = (6,)
+    depths: tuple[int, ...] = (4,)
     dims: tuple[int, ...] = (96,)
     heads: tuple[int, ...] = (3,)
-    mlp_ratio: tuple[float, ...] = (4.0,)
+    mlp_ratio: tuple[float, ...] = (2.0,)
     mixer: tuple[str, ...] = ("global",)  # global | window | sr | shunted | gnconv, per stage
     window_size: tuple[int, ...] = (7,)  # M per stage (window mixer)
     shift: bool = True  # alternate blocks shifted by ⌊M/2⌋ (window mixer)
@@ -54,7 +54,7 @@ class ModelConfig:
     pos: str = "abs"  # none | abs | rel | abs+rel
     appearance: bool = True  # False drops q·k: attention from the relative bias alone (Swin "w/o app.")
     ffn: str = "mlp"  # mlp | ds (Shunted detail-specific, with residual) | dw (PVT-v2, no residual)
-    pool: str = "cls"  # cls | mean
+    pool: str = "mean"  # mean (valid with every mixer; learns the probes much sooner) | cls
     stage_norm: bool = False  # LayerNorm closing every stage (PVT/Shunted) instead of one final norm
     qkv_bias: bool = True
     drop_path: float = 0.0  # stochastic depth, rising linearly to this value over all blocks
@@ -245,7 +245,7 @@ class DataConfig:
 
     name: str = "arrangement"
     root: str = ""
-    train_size: int = 4096  # probes: samples generated for training
+    train_size: int = 8192  # probes: samples generated for training
     val_size: int = 1024  # probes: samples generated for validation
     seed: int = 0  # probes: the dataset's own seed, fixed across run seeds
     augment: bool = False  # timm's create_transform(is_training=True) recipe (RandAugment, random erasing …)
@@ -276,7 +276,7 @@ class TrainConfig:
     """The recipe; optimizer and schedule names are timm's (``create_optimizer_v2``, ``create_scheduler_v2``)."""
 
     epochs: int = 10
-    batch_size: int = 128
+    batch_size: int = 32  # the embedded default's; a preset's recipe (grids' profiles) sets its own
     opt: str = "adamw"
     lr: float = 1e-3
     min_lr: float = 1e-5

@@ -350,6 +350,9 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
         start_epoch, start_step, global_step = ckpt["epoch"], ckpt["step"], ckpt["global_step"]
         acc, best, history = ckpt["acc"], ckpt["best"], ckpt["history"]
         _set_rng_state(ckpt["rng"])
+        if denv.is_main:  # the log of a requeued job says where it picked up
+            print(f"[{out.name}] resumed from {CHECKPOINT}: epoch {start_epoch + 1}/{tc.epochs}, step {start_step} "
+                  f"(global step {global_step})", flush=True)
     net: nn.Module = model
     if tc.compile:
         # static shapes: a new input size (eval_sizes, a last short batch) recompiles in seconds, while

@@ -189,7 +189,10 @@ def cross_window(n: int, g: torch.Generator) -> Generated:
 
     What a correct implementation must show. A window-attention model *without shift*
     (``model.mixer=window``, ``model.shift=false``), with ``model.pos=rel`` or ``none``, mean pooling
-    and any head, stays at chance (25 %); the same model with shift solves it far above chance.
+    and any head, stays at chance (25 %); the same model with shift and ``pos=rel`` solves it far
+    above chance. (With shift but ``pos=none`` it cannot: the regular and shifted window partitions
+    are mirror-symmetric and nothing inside a window tells left from right, so swapping the two
+    quadrants' places, which swaps classes 0 and 1, cannot change its output.)
     This holds with the patch stem for every window whose extent in pixels (patch size × window
     size × the stage's downsampling) divides 16 in every stage: swin_cpu (patch 2, window 4: 8-px
     windows, then 16-px after patch merging), isotropic models with patch 4 and window 4 or patch 8
