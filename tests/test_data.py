@@ -237,6 +237,15 @@ def test_imagefolder_augmented_and_in_a_dataloader(folder: Path) -> None:
     assert x.shape == (4, 3, 24, 24) and y.dtype == torch.long
 
 
+def test_randaugment_extremes_run_with_the_installed_pillow() -> None:
+    """DeiT's RandAugment ("inc1") posterizes down to 0 bits at magnitude 10; timm hands that to
+    ``ImageOps.posterize``, which Pillow 13 refuses (hence ``pillow<13`` in pyproject.toml)."""
+    from PIL import Image
+    from timm.data.auto_augment import posterize
+
+    assert posterize(Image.new("RGB", (8, 8), (200, 100, 50)), 0).getpixel((0, 0)) == (0, 0, 0)
+
+
 def test_tiny_imagenet_layout(tmp_path: Path) -> None:
     """train/<wnid>/images/*.JPEG (+ boxes file), val/images/* labelled by val/val_annotations.txt."""
     root = tmp_path / "tiny-imagenet-200"
