@@ -20,10 +20,16 @@ def attend(
 ) -> torch.Tensor:
     """Fused scaled dot-product attention; q (…, N, d), k/v (…, Nk, d), bias broadcast to (…, N, Nk).
 
+    SDPA's fused kernels (flash / memory-efficient, the CPU flash kernel) need 4-D q, k, v; other
+    ranks run its unfused math path, so callers fold extra leading dims into the batch.
+
     ``appearance=False`` zeroes q, so the logits are the bias alone (Swin's "rel. pos. w/o app.").
     """
     if not appearance:
         q = torch.zeros_like(q)
+    if bias is not None and bias.dim() < q.dim():
+        # the fused kernels take a mask only with q's rank (a 3-D bias would send SDPA to its math path)
+        bias = bias.view((1,) * (q.dim() - bias.dim()) + bias.shape)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout_p)
 
 

@@ -22,6 +22,33 @@ def window_reverse(windows: torch.Tensor, m: int, H: int, W: int) -> torch.Tenso
     return x.reshape(-1, H, W, C)
 
 
+def shifted_window_index(hp: int, wp: int, m: int, s: int, device: torch.device | None = None) -> torch.Tensor:
+    """For the hp×wp canvas rolled by −s and cut into m×m windows: the flat canvas position of every
+    window token, in ``window_partition`` order (hp·wp,). Roll and partition become one gather."""
+    canvas = torch.arange(hp * wp, device=device).view(1, hp, wp, 1)
+    return window_partition(torch.roll(canvas, shifts=(-s, -s), dims=(1, 2)), m).reshape(-1)
+
+
+class _PermuteRows(torch.autograd.Function):
+    """``x.index_select(1, index)`` for a permutation ``index`` whose inverse is ``inverse``: the
+    backward is the inverse gather, not index_select's zero-filled scatter-add (atomics on GPUs)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(inverse)
+        return x.index_select(1, index)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (inverse,) = ctx.saved_tensors
+        return grad.index_select(1, inverse), None, None
+
+
+def permute_rows(x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    """(B, N, C) → (B, N, C) with row n taken from row ``index[n]``; one copy forward and backward."""
+    return _PermuteRows.apply(x, index, inverse)
+
+
 def shift_regions(hp: int, wp: int, m: int, s: int, device: torch.device | None = None) -> torch.Tensor:
     """Label each position of the shifted hp×wp canvas with its region, 0–8 (seed 000's 9 slices)."""
     labels = torch.zeros(hp, wp, dtype=torch.long, device=device)

@@ -1,0 +1,176 @@
+"""vt_core.bench: the Shunted reference it times against computes our function, the CLI runs at CI size
+on the CPU and writes its table, bad options are refused in one line, and (GPU only) compiled rows with
+peak memory."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import vt_core
+from tests.shunted_reference import copy_into_reference, reference_from_config
+from vt_core.bench import COLUMNS, main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _perturb(model: torch.nn.Module, seed: int = 0) -> None:
+    """Move every parameter and BatchNorm statistic off its initial value, so that a wrong copy
+    (LayerNorm weights all one, biases all zero) would show in the logits."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.02)
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(generator=g)
+                m.running_var.uniform_(0.5, 2.0, generator=g)
+
+
+@pytest.mark.parametrize("name, img", [("shunted_t", 64), ("shunted_t", 112), ("shunted_s", 64)])
+def test_reference_shunted_matches_ours(name, img):
+    """Full model, eval mode: our Shunted and the seed-004 reference with our weights give the same logits."""
+    torch.manual_seed(0)
+    ours = vt_core.create_model(name, img_size=img).eval()
+    _perturb(ours)
+    ref = reference_from_config(ours.cfg).eval()
+    copy_into_reference(ours, ref)
+    assert sum(p.numel() for p in ref.parameters()) == sum(p.numel() for p in ours.parameters())
+    x = torch.randn(2, 3, img, img, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        got, want = ours(x), ref(x)
+    assert got.shape == want.shape == (2, 1000)
+    diff = (got - want).abs().max().item()
+    assert diff <= 1e-4, f"{name} at {img}: max abs diff {diff:.3g}"
+
+
+def test_reference_refuses_what_the_seed_cannot_express():
+    with pytest.raises(ValueError, match="kv_ratios stage 0"):
+        reference_from_config(vt_core.get_preset("shunted_t").replace(kv_ratios=[[4, 1], [4, 2], [2, 1], [1]]))
+    with pytest.raises(ValueError, match="model.ffn"):
+        reference_from_config(vt_core.get_preset("shunted_t").replace(ffn="mlp"))
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+def test_bench_cli_smoke(tmp_path):
+    """CI size: a ViT, a Swin and Shunted, both modes, synthetic and probe input, eager, one repeat."""
+    out = tmp_path / "bench"
+    # a shared CPU (CI runners, a colleague's jobs) makes spinning OpenMP threads crawl; passive
+    # waiting changes no result, only how idle threads wait (it must be set before Python starts)
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    presets = ["vit_tiny_patch16_224", "swin_tiny_patch4_window7_224", "shunted_t"]
+    cmd = [sys.executable, "-m", "vt_core.bench", "--presets", ",".join(presets), "--batch-size", "2",
+           "--img-size", "112", "--repeats", "1", "--warmup", "1", "--steps", "1", "--no-compile", "--threads", "2",
+           "--device", "cpu", "--data", "synthetic,probe", "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "device: " in proc.stdout and "torch " in proc.stdout and "timm " in proc.stdout
+    for name in ("bench.csv", "bench.md", "bench.json"):
+        assert (out / name).is_file(), name
+    rows = _read_csv(out / "bench.csv")
+    assert tuple(rows[0].keys()) == COLUMNS
+    assert [(r["model"], r["mode"], r["data"]) for r in rows] == [
+        (p, mode, data) for p in presets for mode in ("train", "infer") for data in ("synthetic", "probe")
+    ]
+    for r in rows:
+        assert float(r["img_s_ours"]) > 0 and float(r["img_s_ref"]) > 0
+        assert float(r["ratio"]) == pytest.approx(float(r["img_s_ours"]) / float(r["img_s_ref"]), rel=1e-6)
+        assert float(r["ratio_paired"]) > 0
+        assert float(r["tflops_ours"]) > 0 and 0 < float(r["mfu_ours"])
+        assert float(r["max_abs_diff"]) < 1e-4  # the two sides compute the same function
+        assert r["compile"] == "eager" and r["device"] == "cpu" and r["dtype"] == "fp32"
+        assert r["mem_mb_ours"] == r["mem_mb_ref"] == ""  # not measured on the CPU
+    assert rows[0]["reference"] == "timm vit_tiny_patch16_224"
+    assert rows[-1]["reference"].startswith("reference (tests/shunted_reference.py)")
+    md = (out / "bench.md").read_text()
+    assert "| " + " | ".join(COLUMNS) + " |" in md and md.count("\n| ") == len(rows) + 1
+    assert "n/a" in md and "OMP_WAIT_POLICY=" in md
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--presets", "nope"], "--presets: 'nope': unknown preset"),
+    (["--presets", "vit_cpu"], "--presets: 'vit_cpu': no timm twin or reference"),
+    (["--presets", "swin_tiny_patch4_window7_224", "--img-size", "64"], "padded to window 7"),
+    (["--presets", "shunted_t", "--img-size", "16"], "ratio 8 exceeds"),
+    (["--modes", "train,eval"], "--modes: 'train,eval'"),
+    (["--data", "cifar"], "--data: 'cifar'"),
+    (["--batch-size", "0"], "--batch-size: 0 must be ≥ 1"),
+])
+def test_bad_options_are_refused_in_one_line(args, needle, capsys, tmp_path):
+    assert main([*args, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and err.startswith("python -m vt_core.bench: error: "), err
+    assert not any(tmp_path.iterdir())  # refused before anything ran
+
+
+def test_timm_fused_attention_is_set_for_the_timm_model_only():
+    """The bench builds timm's Swin with its fused attention on (setting 2) and leaves timm's
+    process-wide setting as it found it."""
+    from timm.layers import use_fused_attn
+
+    from vt_core.bench import _build_timm
+
+    before = (use_fused_attn(), use_fused_attn(experimental=True))
+    for level in (0, 2):
+        with torch.device("meta"):
+            m = _build_timm("swin_tiny_patch4_window7_224", 224, fused_attn=level, device="meta")
+        assert m.layers[0].blocks[0].attn.fused_attn is (level == 2)
+        assert (use_fused_attn(), use_fused_attn(experimental=True)) == before
+
+
+# ----------------------------------------------------------------------------- the speed changes keep their promises
+def _sdpa_kernels(module: torch.nn.Module, *args) -> set[str]:
+    from torch.profiler import profile
+
+    with torch.no_grad(), profile() as prof:
+        module(*args)
+    return {e.key for e in prof.key_averages() if "scaled_dot_product" in e.key and e.key != "aten::scaled_dot_product_attention"}
+
+
+@pytest.mark.parametrize("shift", [0, 2], ids=["W-MSA", "SW-MSA"])
+def test_window_and_relative_attention_reach_the_fused_kernel(shift):
+    """4-D q/k/v and masks: SDPA runs its fused CPU kernel, not the unfused math path (5-D inputs or a
+    3-D bias would silently fall back to it)."""
+    from vt_core.layers import Attention, WindowAttention
+
+    attn = WindowAttention(32, num_heads=2, feat_size=(8, 8), window_size=4, shift_size=shift).eval()
+    kernels = _sdpa_kernels(attn, torch.randn(2, 64, 32), (8, 8))
+    assert kernels == {"aten::_scaled_dot_product_flash_attention_for_cpu"}, kernels
+    glob = Attention(32, num_heads=2, feat_size=(8, 8), rel_pos=True).eval()
+    kernels = _sdpa_kernels(glob, torch.randn(2, 64, 32), (8, 8))
+    assert kernels == {"aten::_scaled_dot_product_flash_attention_for_cpu"}, kernels
+
+
+@pytest.mark.parametrize("H, W, m, s", [(8, 8, 4, 2), (9, 10, 4, 2)])
+def test_shifted_window_gather_has_exact_gradients(H, W, m, s):
+    """Roll + partition as one gather (and its inverse as the backward): gradcheck in float64."""
+    from vt_core.layers import WindowAttention
+
+    torch.manual_seed(0)
+    attn = WindowAttention(8, num_heads=2, feat_size=(H, W), window_size=m, shift_size=s).double()
+    x = torch.randn(2, H * W, 8, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: attn(t, (H, W)), (x,))
+
+
+@pytest.mark.gpu
+def test_bench_gpu_compiled_rows_with_memory(tmp_path):
+    out = tmp_path / "bench"
+    assert main(["--presets", "vit_tiny_patch16_224,shunted_t", "--batch-size", "8", "--img-size", "224",
+                 "--repeats", "2", "--warmup", "2", "--steps", "2", "--compile", "--out", str(out)]) == 0
+    rows = _read_csv(out / "bench.csv")
+    assert {r["compile"] for r in rows} == {"eager", "compiled"}
+    for r in rows:
+        assert r["device"] == "cuda" and r["dtype"] == "bf16"
+        assert float(r["mem_mb_ours"]) > 0 and float(r["mem_mb_ref"]) > 0
+        assert float(r["img_s_ours"]) > 0 and float(r["img_s_ref"]) > 0
