@@ -26,7 +26,6 @@ import csv
 import importlib.util
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -361,25 +360,11 @@ def matmul_peak_tflops(device: torch.device, dtype: str) -> float:
     return best
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def environment(s: Settings, peak_tflops: float) -> dict[str, Any]:
-    import timm
+    from .environment import describe
 
-    if s.device.type == "cuda":
-        device = torch.cuda.get_device_name(s.device)
-    else:
-        device = f"{_cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
     return {
-        "device": device, "torch": torch.__version__, "timm": timm.__version__, "python": platform.python_version(),
+        **describe(s.device),
         "dtype": s.dtype, "matmul_peak_tflops": peak_tflops, "timm_fused_attn": s.timm_fused_attn,
         "batch": s.batch, "img_size": s.img_size, "warmup": s.warmup, "repeats": s.repeats, "steps": s.steps,
         "command": "python -m vt_core.bench " + " ".join(sys.argv[1:]),
@@ -417,7 +402,7 @@ def markdown(rows: list[Row], env: dict[str, Any]) -> str:
     lines = [
         "# vt_core.bench", "",
         f"`{env['command']}`", "",
-        f"- device: {env['device']}",
+        f"- device: {env['device']}, {env['threads']} torch threads",
         f"- torch {env['torch']}, timm {env['timm']}, python {env['python']}",
         f"- dtype {env['dtype']}, batch {env['batch']}, {env['img_size']}², warm-up {env['warmup']}, "
         f"{env['repeats']} timed blocks of {env['steps']} step(s), median",
@@ -511,7 +496,7 @@ def run(s: Settings, *, log: Callable[[str], None] = print) -> tuple[list[Row], 
     load_before = _loadavg()
     peak = matmul_peak_tflops(s.device, s.dtype)
     env = environment(s, peak)
-    log(f"device: {env['device']} | torch {env['torch']} | timm {env['timm']} | {s.dtype} | "
+    log(f"device: {env['device']}, {env['threads']} torch threads | torch {env['torch']} | timm {env['timm']} | {s.dtype} | "
         f"matmul peak {peak:.3f} TFLOP/s | timm fused attention {s.timm_fused_attn}")
     busy = load_before is not None and load_before[0] - 1 + torch.get_num_threads() > (os.cpu_count() or 1)  # −1: us
     if s.device.type == "cpu" and busy and not os.environ.get("OMP_WAIT_POLICY"):

@@ -122,17 +122,9 @@ def _git_commit() -> str:
 
 
 def _environment(device: torch.device) -> dict[str, Any]:
-    import timm
+    from .environment import describe
 
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "timm": timm.__version__,
-        "host": platform.node(),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({os.cpu_count()} cores)",
-        "threads": torch.get_num_threads(),
-        "git_commit": _git_commit(),
-    }
+    return {**describe(device), "host": platform.node(), "git_commit": _git_commit()}
 
 
 def _peak_memory_mb(device: torch.device) -> float:

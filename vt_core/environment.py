@@ -1,0 +1,39 @@
+"""What a measurement ran on, recorded the same way by a run's ``result.json`` and by the benchmark."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({cpu_name()}, {os.cpu_count()} cores)"
+
+
+def describe(device: torch.device) -> dict[str, Any]:
+    """Versions, device and torch threads."""
+    import timm
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+        "device": device_name(device),
+        "threads": torch.get_num_threads(),
+    }
