@@ -14,6 +14,10 @@ CPU = {
     "train.weight_decay": 0.05,
 }
 
+# The probe-sized isotropic ViT: 8-px patches are one token per probe cell (see vt_core/data/probes.py),
+# and 2 blocks are enough for every probe's claim (a shifted block follows a regular one).
+PROBE_VIT = {"model.patch_size": 8, "model.depths": 2}
+
 # CIFAR-10 from data/cifar10 (torchvision's on-disk format), 32×32, a short DeiT-style recipe.
 CIFAR = {
     "data.name": "cifar10",

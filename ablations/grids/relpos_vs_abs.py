@@ -1,4 +1,4 @@
-from ablations.grids._profiles import CIFAR, CPU, IMAGENET
+from ablations.grids._profiles import CIFAR, CPU, IMAGENET, PROBE_VIT
 
 DESCRIPTION = """
 Absolute vs relative position in a ViT with mean pooling: no position, learned absolute embedding,
@@ -13,7 +13,7 @@ BASELINE = "abs"
 METRIC = "top1"
 SEEDS = (0, 1, 2)
 PROFILES = {
-    "cpu": {**CPU, "data.name": "arrangement", "model.patch_size": 8, "model.depths": 2},
+    "cpu": {**CPU, **PROBE_VIT, "data.name": "arrangement"},
     "cifar": {**CIFAR},
     "imagenet": {**IMAGENET, "preset": "vit_small_patch16_224", "model.drop_path": 0.1},
 }

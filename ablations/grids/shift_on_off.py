@@ -1,4 +1,4 @@
-from ablations.grids._profiles import CIFAR, CPU, IMAGENET
+from ablations.grids._profiles import CIFAR, CPU, IMAGENET, PROBE_VIT
 
 DESCRIPTION = """
 Shifted windows on or off (Swin §3.2). On the `cross_window` probe the label compares two marks that
@@ -14,8 +14,8 @@ BASELINE = "shifted"
 METRIC = "top1"
 SEEDS = (0, 1, 2)
 PROFILES = {
-    "cpu": {**CPU, "data.name": "cross_window", "model.patch_size": 8, "model.window_size": 2, "model.depths": 2,
-            "data.train_size": 8192, "train.epochs": 20},
+    "cpu": {**CPU, **PROBE_VIT, "data.name": "cross_window", "model.window_size": 2, "data.train_size": 8192,
+            "train.epochs": 20},
     "cifar": {**CIFAR, "preset": "swin_cpu", "model.window_size": 4},
     "imagenet": {**IMAGENET, "preset": "swin_tiny_patch4_window7_224"},
 }
