@@ -24,7 +24,9 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ablations.grid import Grid, GridError, PlannedRun, check_buildable, expand, load_grid  # noqa: E402
-from vt_core.overrides import ConfigError, parse_assignment  # noqa: E402
+from vt_core import exit_codes  # noqa: E402
+from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
+from vt_core.overrides import ConfigError  # noqa: E402
 from vt_core.run_folder import atomic_write_text, config_yaml, run_state  # noqa: E402
 
 DEFAULT_RUNS = Path("runs")
@@ -152,13 +154,13 @@ def pick_executor(name: str, cluster: str | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python ablations/launch.py", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="python ablations/launch.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--grid", required=True, help="a shipped grid name or a path to a grid module")
     p.add_argument("--profile", default="cpu", help="scale profile of the grid (default: cpu)")
     p.add_argument("--executor", default="auto", choices=("auto", "local", "slurm", "debug"),
                    help="auto: slurm when sbatch is on PATH and --cluster is given, else local")
     p.add_argument("--cluster", help="Slurm cluster profile YAML (slurm/profiles/*.yaml)")
-    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="overrides for every run")
+    add_set_argument(p, "overrides for every run (repeatable; every occurrence counts)")
     p.add_argument("--seeds", help="comma-separated seeds instead of the grid's SEEDS")
     p.add_argument("--only", nargs="+", help="variant names or glob patterns")
     p.add_argument("--dry-run", action="store_true", help="print the plan; submit and write nothing")
@@ -173,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         return _main(args)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_codes.BAD_INPUT
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -184,7 +186,7 @@ def _main(args: argparse.Namespace) -> int:
             seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
         except ValueError:
             raise LaunchError(f"--seeds: {args.seeds!r} is not a comma-separated list of integers") from None
-    sets = dict(parse_assignment(s) for s in args.set)
+    sets = overrides_from(args.set)
     runs = expand(grid, args.profile, seeds=seeds, sets=sets, only=args.only)
     check_buildable(runs)
     executor = pick_executor(args.executor, args.cluster)
@@ -228,7 +230,7 @@ def _main(args: argparse.Namespace) -> int:
     from ablations.local import run_local
 
     code = run_local(gdir, todo, configs, jobs=args.jobs, in_process=executor == "debug")
-    if code != 130 and not args.no_report:
+    if code != exit_codes.CTRL_C and not args.no_report:
         _report(grid, runs_dir, args.profile, Path(args.reports_dir) / grid.name)
     return code
 

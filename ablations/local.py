@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 
 from ablations.grid import PlannedRun
+from vt_core import exit_codes
 from vt_core.run_folder import run_state
 
-EXIT_INTERRUPTED = 75
-EXIT_BUSY = 3  # python -m vt_core.train: another process holds the run's lock
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -78,7 +77,7 @@ def run_local(gdir: Path, todo: list[PlannedRun], configs: dict[str, Path], *, j
                 free.append(gpu)
                 finished[run.run_id] = code
                 state = run_state(gdir / run.run_id)
-                if code == EXIT_BUSY:  # another launcher trains it: that one reports it
+                if code == exit_codes.BUSY:  # another launcher trains it: that one reports it
                     state = "running elsewhere (skipped)"
                 elif code != 0 and state not in ("done", "diverged", "failed"):
                     state = f"failed before starting (exit {code}, see {logs / (run.run_id + '.log')})"
@@ -93,14 +92,14 @@ def run_local(gdir: Path, todo: list[PlannedRun], configs: dict[str, Path], *, j
                 proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        return 130
+        return exit_codes.CTRL_C
     finally:
         if bar is not None:
             bar.close()
     failed = [rid for rid in finished if run_state(gdir / rid) == "failed"]
     for rid in failed:
         print(f"failed: {gdir / rid / 'error.txt'}")
-    return 1 if failed or refused else 0
+    return exit_codes.FAILED if failed or refused else exit_codes.OK
 
 
 def _debug(gdir: Path, todo: list[PlannedRun]) -> int:
@@ -115,7 +114,7 @@ def _debug(gdir: Path, todo: list[PlannedRun]) -> int:
         except Exception as e:  # recorded in error.txt by train(); go on with the others
             print(f"failed: {type(e).__name__}: {e}", flush=True)
             failed += 1
-    return 1 if failed else 0
+    return exit_codes.FAILED if failed else exit_codes.OK
 
 
 def _progress(total: int):

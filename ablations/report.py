@@ -36,7 +36,6 @@ import math
 import os
 import re
 import shlex
-import subprocess
 import sys
 import time
 import warnings
@@ -52,6 +51,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy.special import stdtr, stdtrit  # noqa: E402
 
+from vt_core import exit_codes  # noqa: E402
 from vt_core.overrides import ConfigError  # noqa: E402
 
 ALPHA = 0.05
@@ -1027,16 +1027,10 @@ def fig_resolution(agg: Aggregate, variants: list[str], metric: str, baseline: s
 
 # ============================================================================ report
 def _git_commit() -> str:
-    repo = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10).stdout.strip()
-        if not head:
-            return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
-        return head + (" (with uncommitted changes)" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+    from vt_core.environment import git_commit, git_dirty
+
+    head = git_commit()
+    return head + (" (with uncommitted changes)" if head != "unknown" and git_dirty() else "")
 
 
 def _inline_html(text: str) -> str:
@@ -1333,9 +1327,9 @@ def main(argv: list[str] | None = None) -> int:
                             profile=args.profile, command=cmd)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_codes.BAD_INPUT
     print(f"report: {path}")
-    return 0
+    return exit_codes.OK
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .cli import OneLineParser
 from .overrides import ConfigError
 from .presets import PRESETS, get_preset
 
@@ -429,11 +430,6 @@ def write_outputs(rows: list[Row], env: dict[str, Any], out: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------- CLI
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def _list(value: str, choices: tuple[str, ...], flag: str) -> tuple[str, ...]:
     items = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
     bad = [v for v in items if v not in choices]
@@ -443,7 +439,7 @@ def _list(value: str, choices: tuple[str, ...], flag: str) -> tuple[str, ...]:
 
 
 def parse_settings(argv: list[str] | None) -> Settings:
-    p = _Parser(prog="python -m vt_core.bench", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python -m vt_core.bench", description=__doc__.split("\n")[0])
     p.add_argument("--presets", default=",".join(DEFAULT_PRESETS),
                    help=f"comma-separated presets, or 'all' (default: {','.join(DEFAULT_PRESETS)})")
     p.add_argument("--batch-size", type=int, default=None, help="images per step (default: 256 on CUDA, 8 on the CPU)")

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 from torch.utils import flop_counter as _fc
 
+from .cli import OneLineParser
 from .config import ModelConfig, RunConfig
 from .model import VisionTransformer
 from .overrides import ConfigError, parse_assignment
@@ -282,11 +283,6 @@ def measure(
 # ----------------------------------------------------------------------------- CLI
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse's default prints the usage too)
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def _g(n: float) -> str:
     return f"{n / 1e9:.3f} G"
 
@@ -319,7 +315,7 @@ def _table(rows: list[Mapping[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = _Parser(
+    p = OneLineParser(
         prog="python -m vt_core.measure",
         description="Parameters, MACs and FLOPs (= 2 × MACs) of a preset with overrides, counted by torch's FlopCounterMode.",
     )

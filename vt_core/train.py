@@ -10,14 +10,12 @@ step and exit with code 75 ("try again"); SIGKILL loses at most the work since t
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import platform
 import random
 import resource
 import signal
-import subprocess
 import sys
 import time
 import traceback
@@ -31,16 +29,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import distributed as D
+from . import exit_codes
 from .config import RunConfig
 from .model import VisionTransformer
-from .overrides import ConfigError, parse_assignment
+from .cli import OneLineParser, add_set_argument, overrides_from
+from .overrides import ConfigError
 from .presets import get_preset
 from .run_folder import (
     CHECKPOINT, CONFIG, ERROR, METRICS, RESULT, TB, MetricsLog, RunLock, atomic_torch_save, atomic_write_text,
     config_yaml, load_config, read_result,
 )
 
-EXIT_INTERRUPTED = 75  # EX_TEMPFAIL: stopped by a signal, checkpoint written, rerun to resume
 
 
 class RunInterrupted(Exception):
@@ -77,7 +76,7 @@ def build_config(preset: str | None = None, config: str | Path | None = None, ov
     cfg = load_config(config) if config else RunConfig()
     if preset:
         cfg = RunConfig(model=get_preset(preset), data=cfg.data, train=cfg.train)
-    return cfg.replace(dict(parse_assignment(o) for o in overrides))
+    return cfg.replace(overrides_from(list(overrides)))
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -111,20 +110,10 @@ def _device(cfg: RunConfig, denv: D.DistEnv) -> torch.device:
     return torch.device("cpu")
 
 
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=5
-        )
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def _environment(device: torch.device) -> dict[str, Any]:
-    from .environment import describe
+    from .environment import describe, git_commit
 
-    return {**describe(device), "host": platform.node(), "git_commit": _git_commit()}
+    return {**describe(device), "host": platform.node(), "git_commit": git_commit()}
 
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -543,11 +532,11 @@ def _json(obj: Any) -> str:
 
 # ---------------------------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vt_core.train", description="Train one run into a run folder.")
+    parser = OneLineParser(prog="python -m vt_core.train", description="Train one run into a run folder.")
     parser.add_argument("--out", required=True, help="the run folder (created; rerun to resume)")
     parser.add_argument("--preset", help="a model preset (see vt_core.list_presets()); default: a CPU-sized ViT")
     parser.add_argument("--config", help="a RunConfig YAML file (e.g. another run's config.yaml)")
-    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="dotted overrides, e.g. model.pos=rel")
+    add_set_argument(parser, "dotted overrides, e.g. model.pos=rel (repeatable; every occurrence counts)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     args = parser.parse_args(argv)
     try:
@@ -555,22 +544,22 @@ def main(argv: list[str] | None = None) -> int:
         result = train(cfg, args.out, progress=False if args.no_progress else None)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return exit_codes.BAD_INPUT
     except RunBusy as e:
         print(f"error: {e}", file=sys.stderr)
-        return 3
+        return exit_codes.BUSY
     except RunInterrupted as e:
         print(f"interrupted: {e}; rerun the same command to resume", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exit_codes.INTERRUPTED
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume from the last checkpoint", file=sys.stderr)
-        return 130
+        return exit_codes.CTRL_C
     status = result.get("status")
     if status == "diverged":
         print(f"diverged at {result['diverged_at']}: see {Path(args.out) / RESULT}")
     else:
         print(f"{status}: top1 {result['top1']:.2f}  best {result['best_top1']:.2f}  ({Path(args.out) / RESULT})")
-    return 0
+    return exit_codes.OK
 
 
 if __name__ == "__main__":
