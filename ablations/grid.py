@@ -170,7 +170,7 @@ def expand(
     only: list[str] | None = None,
 ) -> list[PlannedRun]:
     """Every (variant, seed) of the grid as a resolved RunConfig with its run id."""
-    from vt_core.train import resolve
+    from vt_core.resolve import resolve
 
     if profile not in grid.profiles:
         raise GridError(f"grid {grid.name}: unknown profile {profile!r}; profiles: {', '.join(grid.profiles)}")

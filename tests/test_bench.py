@@ -142,12 +142,13 @@ def _sdpa_kernels(module: torch.nn.Module, *args) -> set[str]:
 def test_window_and_relative_attention_reach_the_fused_kernel(shift):
     """4-D q/k/v and masks: SDPA runs its fused CPU kernel, not the unfused math path (5-D inputs or a
     3-D bias would silently fall back to it)."""
-    from vt_core.layers import Attention, WindowAttention
+    from vt_core.layers import Attention, RelativePositionBias, WindowAttention
 
-    attn = WindowAttention(32, num_heads=2, feat_size=(8, 8), window_size=4, shift_size=shift).eval()
+    attn = WindowAttention(32, num_heads=2, feat_size=(8, 8), window_size=4, shift_size=shift,
+                           rel_pos=RelativePositionBias).eval()
     kernels = _sdpa_kernels(attn, torch.randn(2, 64, 32), (8, 8))
     assert kernels == {"aten::_scaled_dot_product_flash_attention_for_cpu"}, kernels
-    glob = Attention(32, num_heads=2, feat_size=(8, 8), rel_pos=True).eval()
+    glob = Attention(32, num_heads=2, feat_size=(8, 8), rel_pos=RelativePositionBias).eval()
     kernels = _sdpa_kernels(glob, torch.randn(2, 64, 32), (8, 8))
     assert kernels == {"aten::_scaled_dot_product_flash_attention_for_cpu"}, kernels
 
@@ -155,10 +156,11 @@ def test_window_and_relative_attention_reach_the_fused_kernel(shift):
 @pytest.mark.parametrize("H, W, m, s", [(8, 8, 4, 2), (9, 10, 4, 2)])
 def test_shifted_window_gather_has_exact_gradients(H, W, m, s):
     """Roll + partition as one gather (and its inverse as the backward): gradcheck in float64."""
-    from vt_core.layers import WindowAttention
+    from vt_core.layers import RelativePositionBias, WindowAttention
 
     torch.manual_seed(0)
-    attn = WindowAttention(4, num_heads=2, feat_size=(H, W), window_size=m, shift_size=s).double()
+    attn = WindowAttention(4, num_heads=2, feat_size=(H, W), window_size=m, shift_size=s,
+                           rel_pos=RelativePositionBias).double()
     x = torch.randn(1, H * W, 4, dtype=torch.float64, requires_grad=True)  # gradcheck: one forward per element
     assert torch.autograd.gradcheck(lambda t: attn(t, (H, W)), (x,))
 

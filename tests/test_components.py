@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+import vt_core
 from torch import nn
 
 from vt_core.layers import ConvMlp, GnConv, Mlp, ShuntedAttention
@@ -123,11 +124,12 @@ def test_ds_ffn_with_zero_dwconv_is_the_plain_mlp():
 
 
 def test_ffn_factory_kinds():
-    from vt_core.factory import FFNS
+    from vt_core.factory import block_specs, build_ffn
 
-    assert FFNS["mlp"] is Mlp
-    assert FFNS["ds"](8, hidden_dim=16).residual is True
-    assert FFNS["dw"](8, hidden_dim=16).residual is False
+    (spec, *_), *_ = block_specs(vt_core.get_preset("shunted_cpu"))
+    assert type(build_ffn(spec, "mlp")) is Mlp
+    assert build_ffn(spec, "ds").residual is True
+    assert build_ffn(spec, "dw").residual is False
 
 
 # ----------------------------------------------------------------------------- gnConv

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count
 
 from vt_core import ConfigError, create_model, get_preset
-from vt_core.layers import Attention, WindowAttention
+from vt_core.layers import Attention, RelativePositionBias, WindowAttention
 from vt_core.measure import count_forward, count_macs, count_params, main, measure, register_sdpa_cpu_flops
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def omega_wmsa(h: int, w: int, c: int, m: int) -> int:
 @pytest.mark.parametrize("rel_pos", [False, True])
 @pytest.mark.parametrize("h, w, c, heads", [(7, 7, 96, 3), (14, 14, 192, 6), (8, 12, 64, 2), (16, 16, 128, 4), (5, 3, 32, 1)])
 def test_global_attention_cost_is_omega_msa(h, w, c, heads, rel_pos):
-    attn = Attention(c, num_heads=heads, feat_size=(h, w), rel_pos=rel_pos)
+    attn = Attention(c, num_heads=heads, feat_size=(h, w), rel_pos=RelativePositionBias if rel_pos else None)
     counted = count_forward(attn, torch.randn(2, h * w, c), (h, w))
     assert counted["macs"] == 2 * omega_msa(h, w, c)  # batch 2
     assert counted["by_op"]["attention"] == 2 * 2 * (h * w) ** 2 * c  # QKᵀ and AV
@@ -140,7 +140,8 @@ def test_global_attention_cost_is_omega_msa(h, w, c, heads, rel_pos):
 )
 def test_window_attention_cost_is_omega_wmsa(h, w, c, heads, m, shift):
     shift = m // 2 if shift == "half" else shift
-    attn = WindowAttention(c, num_heads=heads, feat_size=(h, w), window_size=m, shift_size=shift)
+    attn = WindowAttention(c, num_heads=heads, feat_size=(h, w), window_size=m, shift_size=shift,
+                           rel_pos=RelativePositionBias)
     counted = count_forward(attn, torch.randn(1, h * w, c), (h, w))
     assert counted["macs"] == omega_wmsa(h, w, c, m)
     assert counted["by_op"]["attention"] == 2 * m * m * h * w * c

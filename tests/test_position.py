@@ -83,7 +83,7 @@ def test_bias_at_another_grid_uses_the_resized_table():
     assert bias.shape == (2, 30, 30)
     table = resize_bias_table(rpb.relative_position_bias_table, (4, 4), (6, 5))
     assert torch.equal(bias, table[relative_position_index(6, 5)].permute(2, 0, 1))
-    rpb.set_grid((6, 5))
+    rpb.set_feat_size((6, 5))
     assert rpb.relative_position_bias_table.shape == (11 * 9, 2)
     assert torch.equal(rpb(), bias)
 
@@ -101,7 +101,7 @@ def test_abs_embedding_resampling(prefix):
     torch.testing.assert_close(resample_abs_pos(const, (4, 4), (7, 7), prefix), torch.ones(1, prefix + 49, 8))
     x = torch.zeros(2, prefix + 18, 8)
     torch.testing.assert_close(emb(x, (6, 3)), out.expand(2, -1, -1))
-    emb.set_grid((6, 3))
+    emb.set_feat_size((6, 3))
     assert emb.pos_embed.shape == (1, prefix + 18, 8) and emb.grid == (6, 3)
     torch.testing.assert_close(emb(x, (6, 3)), out.expand(2, -1, -1))
 

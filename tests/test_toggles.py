@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from vt_core import ConfigError, ModelConfig, VisionTransformer, get_preset, list_presets
-from vt_core.config import REL_MIXERS
+from vt_core.kinds import MIXERS
 
 CPU_PRESETS = [n for n in list_presets() if n.endswith("_cpu")]
 
@@ -86,7 +86,7 @@ def _with_companions(base: ModelConfig, toggle: dict[str, Any]) -> dict[str, Any
         any(m != "global" for m in mixers) or over.get("ffn", base.ffn) != "mlp"
     ):
         over["pool"] = "mean"
-    if "pos" not in over and "rel" in base.pos and any(m not in REL_MIXERS for m in mixers):
+    if "pos" not in over and "rel" in base.pos and any(not MIXERS[m].relative_bias for m in mixers):
         over["pos"] = "none"
     return over
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vt_core.layers import WindowAttention, window_attention_mask, window_partition, window_reverse
+from vt_core.layers import RelativePositionBias, WindowAttention, window_attention_mask, window_partition, window_reverse
 from vt_core.layers.windows import MASK_VALUE
 
 
@@ -142,7 +142,8 @@ CASES = [
 def test_window_attention_matches_brute_force(H, W, m, s, rel):
     torch.manual_seed(H * 100 + W * 10 + m + s)
     dim, heads = 16, 2
-    attn = WindowAttention(dim, num_heads=heads, feat_size=(H, W), window_size=m, shift_size=s, rel_pos=rel).eval()
+    attn = WindowAttention(dim, num_heads=heads, feat_size=(H, W), window_size=m, shift_size=s,
+                           rel_pos=RelativePositionBias if rel else None).eval()
     if rel:
         with torch.no_grad():  # a bias that matters
             attn.rel_pos.relative_position_bias_table.normal_(std=1.0)
@@ -155,7 +156,7 @@ def test_window_attention_matches_brute_force(H, W, m, s, rel):
 @pytest.mark.parametrize("H,W,m,s", [(9, 9, 4, 2), (10, 13, 4, 2)])
 def test_window_attention_without_appearance_matches_brute_force(H, W, m, s):
     torch.manual_seed(0)
-    attn = WindowAttention(16, num_heads=2, feat_size=(H, W), window_size=m, shift_size=s, rel_pos=True, appearance=False)
+    attn = WindowAttention(16, num_heads=2, feat_size=(H, W), window_size=m, shift_size=s, rel_pos=RelativePositionBias, appearance=False)
     with torch.no_grad():
         attn.rel_pos.relative_position_bias_table.normal_(std=1.0)
     x = torch.randn(2, H * W, 16)
@@ -165,10 +166,10 @@ def test_window_attention_without_appearance_matches_brute_force(H, W, m, s):
 def test_window_attention_at_another_size_rebuilds_the_mask():
     """Built for 8×8, run on 10×13: the mask is computed for the new size and still exact."""
     torch.manual_seed(1)
-    attn = WindowAttention(16, num_heads=2, feat_size=(8, 8), window_size=4, shift_size=2, rel_pos=True)
+    attn = WindowAttention(16, num_heads=2, feat_size=(8, 8), window_size=4, shift_size=2, rel_pos=RelativePositionBias)
     x = torch.randn(1, 10 * 13, 16)
     torch.testing.assert_close(attn(x, (10, 13)), _brute_force(attn, x, 10, 13, 4, 2), atol=1e-5, rtol=1e-4)
-    attn.set_feat_size((10, 13), 4, 2)
+    attn.set_feat_size((10, 13), (4, 2))
     torch.testing.assert_close(attn(x, (10, 13)), _brute_force(attn, x, 10, 13, 4, 2), atol=1e-5, rtol=1e-4)
 
 
@@ -176,7 +177,7 @@ def test_padded_tokens_do_not_leak():
     """Changing a token changes only the outputs of the tokens allowed to see it."""
     H, W, m, s = 9, 9, 4, 2
     torch.manual_seed(2)
-    attn = WindowAttention(16, num_heads=2, feat_size=(H, W), window_size=m, shift_size=s, rel_pos=True).eval()
+    attn = WindowAttention(16, num_heads=2, feat_size=(H, W), window_size=m, shift_size=s, rel_pos=RelativePositionBias).eval()
     x = torch.randn(1, H * W, 16)
     base = attn(x, (H, W))
     for r, c in [(0, 0), (8, 8), (1, 7), (5, 2)]:

@@ -7,17 +7,11 @@ entry per stage. Errors are ``ConfigError`` with one line naming the field, the 
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from .factory import DOWNSAMPLES, FFNS, MIXERS, POOLS, POSITIONS, STEMS
+from . import kinds
 from .overrides import ConfigError, with_overrides
-
-LAYOUTS = ("isotropic", "hierarchical")
-ATTENTION_MIXERS = ("global", "window", "sr", "shunted")
-REL_MIXERS = ("global", "window")  # relative bias is defined over a token grid shared by q and k
 
 
 def _choice(name: str, value: str, choices: Any) -> None:
@@ -93,15 +87,15 @@ class ModelConfig:
 
     # ---------------------------------------------------------------- validation
     def _validate(self) -> None:
-        _choice("layout", self.layout, LAYOUTS)
-        _choice("stem", self.stem, STEMS)
-        _choice("downsample", self.downsample, DOWNSAMPLES)
-        _choice("pos", self.pos, POSITIONS)
-        _choice("ffn", self.ffn, FFNS)
-        _choice("pool", self.pool, POOLS)
+        _choice("layout", self.layout, kinds.LAYOUTS)
+        _choice("stem", self.stem, kinds.STEMS)
+        _choice("downsample", self.downsample, kinds.DOWNSAMPLES)
+        _choice("pos", self.pos, kinds.POSITIONS)
+        _choice("ffn", self.ffn, kinds.FFNS)
+        _choice("pool", self.pool, kinds.POOLS)
         for i, m in enumerate(self.mixer):
-            if m not in MIXERS:
-                raise ConfigError(f"model.mixer: stage {i} {m!r} is not one of {', '.join(map(repr, MIXERS))}")
+            if m not in kinds.MIXERS:
+                raise ConfigError(f"model.mixer: stage {i} {m!r} is not one of {', '.join(map(repr, kinds.MIXERS))}")
         for name in ("img_size", "in_chans", "num_classes", "patch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model.{name}: {getattr(self, name)} must be at least 1")
@@ -123,7 +117,7 @@ class ModelConfig:
             if r <= 0:
                 raise ConfigError(f"model.mlp_ratio: {where} ratio {r} must be positive")
             mixer = self.mixer[i]
-            if mixer in ATTENTION_MIXERS and dim % h:
+            if kinds.MIXERS[mixer].attention and dim % h:
                 raise ConfigError(f"model.heads: {where} dim {dim} is not divisible by {h} heads")
             if mixer == "window" and self.window_size[i] < 1:
                 raise ConfigError(f"model.window_size: {where} window {self.window_size[i]} must be ≥ 1")
@@ -142,17 +136,17 @@ class ModelConfig:
                     raise ConfigError(f"model.gn_order: {where} order {order} needs dim {dim} divisible by 2^(order-1)")
         if self.pool == "cls":
             for i, m in enumerate(self.mixer):
-                if m != "global":
+                if not kinds.MIXERS[m].prefix_tokens:
                     raise ConfigError(
                         f"model.pool: 'cls' needs global attention, stage {i} mixer is {m!r}: use model.pool=mean"
                     )
-            if self.ffn != "mlp":
+            if kinds.FFNS[self.ffn].token_grid:
                 raise ConfigError(f"model.ffn: {self.ffn!r} convolves the token grid, which a class token is not on: use model.pool=mean")
-        if "rel" in self.pos:
-            bad = [f"stage {i} is {m!r}" for i, m in enumerate(self.mixer) if m not in REL_MIXERS]
+        if self.position.relative is not None:
+            bad = [f"stage {i} is {m!r}" for i, m in enumerate(self.mixer) if not kinds.MIXERS[m].relative_bias]
             if bad:
                 raise ConfigError(f"model.pos: {self.pos!r} needs global or window attention in every stage; {', '.join(bad)}")
-        if not self.appearance and "rel" not in self.pos:
+        if not self.appearance and self.position.relative is None:
             raise ConfigError(f"model.appearance: false leaves no attention term with model.pos={self.pos!r}; use pos rel or abs+rel")
         feats = self.stage_grids()
         for i, (h, w) in enumerate(feats):
@@ -170,28 +164,26 @@ class ModelConfig:
         return len(self.depths)
 
     @property
+    def position(self) -> kinds.Position:
+        """``pos`` resolved into its parts: an absolute embedding and/or a relative bias."""
+        return kinds.POSITIONS[self.pos]
+
+    @property
     def stem_stride(self) -> int:
-        return 4 if self.stem in ("overlap", "conv") else self.patch_size
+        return kinds.STEMS[self.stem].stride(self)
 
     def stem_grid(self, img_size: int | None = None) -> tuple[int, int]:
         size = self.img_size if img_size is None else img_size
-        if self.stem == "patch":
-            g = size // self.patch_size
-        elif self.stem == "overlap":  # k=7, s=4, pad=3
-            g = (size + 2 * 3 - 7) // 4 + 1
-        else:  # conv: 7×7/2 pad 3, then 2×2/2
-            g = ((size + 2 * 3 - 7) // 2 + 1) // 2
+        g = kinds.STEMS[self.stem].grid(size, self)
         return (g, g)
 
     def stage_grids(self, img_size: int | None = None) -> list[tuple[int, int]]:
         """Token grid (H, W) of every stage."""
         h, w = self.stem_grid(img_size)
         grids = [(h, w)]
+        down = kinds.DOWNSAMPLES[self.downsample].grid
         for _ in range(1, self.num_stages):
-            if self.downsample == "merge":  # odd sizes are padded to even
-                h, w = math.ceil(h / 2), math.ceil(w / 2)
-            else:  # conv k=3, s=2, pad=1
-                h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1
+            h, w = down(h), down(w)
             grids.append((h, w))
         return grids
 

@@ -1,81 +1,90 @@
-"""The one place where a kind string from a config becomes a class."""
+"""Builds a model's parts from its config: the one place where the kind names of ``vt_core.kinds``
+become modules. Per-block settings are resolved once, into a ``BlockSpec`` for each block."""
 
 from __future__ import annotations
 
-from functools import partial
-from typing import TYPE_CHECKING, Callable
+import importlib
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Callable
 
+import torch
 from torch import nn
 
-from .layers import (
-    Attention,
-    ConvDownsample,
-    ConvMlp,
-    ConvStem,
-    GnConv,
-    Mlp,
-    OverlapPatchEmbed,
-    PatchEmbed,
-    PatchMerging,
-    ShuntedAttention,
-    SpatialReductionAttention,
-    WindowAttention,
-)
+from . import kinds
+from .kinds import BlockSpec
 
 if TYPE_CHECKING:
     from .config import ModelConfig
 
-MIXERS: dict[str, type[nn.Module]] = {
-    "global": Attention,
-    "window": WindowAttention,
-    "sr": SpatialReductionAttention,
-    "shunted": ShuntedAttention,
-    "gnconv": GnConv,
-}
-FFNS: dict[str, Callable[..., nn.Module]] = {
-    "mlp": Mlp,
-    "ds": partial(ConvMlp, residual=True),
-    "dw": partial(ConvMlp, residual=False),
-}
-STEMS: dict[str, type[nn.Module]] = {"patch": PatchEmbed, "overlap": OverlapPatchEmbed, "conv": ConvStem}
-DOWNSAMPLES: dict[str, type[nn.Module]] = {"merge": PatchMerging, "conv": ConvDownsample}
-POSITIONS = ("none", "abs", "rel", "abs+rel")
-POOLS = ("cls", "mean")
+
+@lru_cache(maxsize=None)
+def _import(path: str) -> Callable[..., Any]:
+    module, _, attr = path.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def resolve(target: kinds.Target) -> Callable[..., Any]:
+    """A row's builder: the callable itself, or the object its ``"module:attr"`` path names."""
+    return _import(target) if isinstance(target, str) else target
 
 
 def build_stem(cfg: "ModelConfig") -> nn.Module:
-    kind, dim = cfg.stem, cfg.dims[0]
-    if kind == "patch":
-        return PatchEmbed(in_chans=cfg.in_chans, dim=dim, patch_size=cfg.patch_size, norm=cfg.stem_norm)
-    if kind == "overlap":
-        return OverlapPatchEmbed(in_chans=cfg.in_chans, dim=dim, kernel_size=7, stride=4)
-    return ConvStem(in_chans=cfg.in_chans, dim=dim, hidden_dim=cfg.stem_dim, extra_convs=cfg.stem_convs)
+    kind = kinds.STEMS[cfg.stem]
+    return resolve(kind.target)(cfg, **kind.options)
 
 
 def build_downsample(cfg: "ModelConfig", stage: int) -> nn.Module:
-    return DOWNSAMPLES[cfg.downsample](cfg.dims[stage - 1], out_dim=cfg.dims[stage])
+    """The downsampling that opens ``stage`` (≥ 1)."""
+    kind = kinds.DOWNSAMPLES[cfg.downsample]
+    return resolve(kind.target)(cfg, stage, **kind.options)
 
 
-def build_mixer(cfg: "ModelConfig", stage: int, block: int, feat_size: tuple[int, int], window: tuple[int, int]) -> nn.Module:
-    """The token mixer of block ``block`` of ``stage``; ``window`` is the stage's clamped (M, shift)."""
-    kind, dim, heads = cfg.mixer[stage], cfg.dims[stage], cfg.heads[stage]
-    cls = MIXERS[kind]
-    rel = "rel" in cfg.pos
-    if kind == "global":
-        return cls(dim, num_heads=heads, feat_size=feat_size, qkv_bias=cfg.qkv_bias, rel_pos=rel, appearance=cfg.appearance)
-    if kind == "window":
-        m, shift = window
-        return cls(
-            dim, num_heads=heads, feat_size=feat_size, window_size=m, shift_size=shift if block % 2 else 0,
-            qkv_bias=cfg.qkv_bias, rel_pos=rel, appearance=cfg.appearance,
-        )
-    if kind == "sr":
-        return cls(dim, num_heads=heads, ratio=cfg.kv_ratios[stage][0], qkv_bias=cfg.qkv_bias)
-    if kind == "shunted":
-        return cls(dim, num_heads=heads, ratios=cfg.kv_ratios[stage], qkv_bias=cfg.qkv_bias)
-    return cls(dim, order=cfg.gn_order[stage], scale=cfg.gn_scale)
+def build_mixer(spec: BlockSpec, mixer: str) -> nn.Module:
+    kind = kinds.MIXERS[mixer]
+    return resolve(kind.target)(spec, **kind.options)
 
 
-def build_ffn(cfg: "ModelConfig", stage: int) -> nn.Module:
-    dim = cfg.dims[stage]
-    return FFNS[cfg.ffn](dim, hidden_dim=int(dim * cfg.mlp_ratio[stage]))
+def build_ffn(spec: BlockSpec, ffn: str) -> nn.Module:
+    kind = kinds.FFNS[ffn]
+    return resolve(kind.target)(spec, **kind.options)
+
+
+def absolute_position(cfg: "ModelConfig") -> Callable[..., nn.Module] | None:
+    """The absolute embedding builder of ``cfg.pos`` (``build(*, dim, grid, num_prefix_tokens)``), or None."""
+    target = kinds.POSITIONS[cfg.pos].absolute
+    return resolve(target) if target is not None else None
+
+
+def relative_position(cfg: "ModelConfig") -> Callable[..., nn.Module] | None:
+    """The relative bias builder of ``cfg.pos`` (``build(*, grid, num_heads)``), or None."""
+    target = kinds.POSITIONS[cfg.pos].relative
+    return resolve(target) if target is not None else None
+
+
+def block_specs(cfg: "ModelConfig") -> list[list[BlockSpec]]:
+    """Per stage, per block: the resolved settings its mixer and FFN are built from."""
+    grids, windows = cfg.stage_grids(), cfg.stage_windows()
+    relative = relative_position(cfg)
+    # stochastic depth rising linearly over all blocks; on the CPU, so a model builds under torch.device("meta")
+    rates = iter(torch.linspace(0, cfg.drop_path, sum(cfg.depths), device="cpu").tolist())
+    out = []
+    for i, depth in enumerate(cfg.depths):
+        m, shift = windows[i]
+        out.append([
+            BlockSpec(
+                stage=i, index=j, dim=cfg.dims[i], num_heads=cfg.heads[i], feat_size=grids[i], window_size=m,
+                shift_size=shift if j % 2 else 0, kv_ratios=cfg.kv_ratios[i],
+                mlp_hidden=int(cfg.dims[i] * cfg.mlp_ratio[i]), qkv_bias=cfg.qkv_bias, appearance=cfg.appearance,
+                relative_bias=relative, gn_order=cfg.gn_order[i], gn_scale=cfg.gn_scale, drop_path=next(rates),
+                norm_eps=cfg.norm_eps,
+            )
+            for j in range(depth)
+        ])
+    return out
+
+
+__all__ = ["absolute_position", "block_specs", "build_downsample", "build_ffn", "build_mixer", "build_stem",
+           "relative_position", "resolve"]

@@ -8,8 +8,8 @@ from timm.layers import trunc_normal_
 from torch import nn
 
 from .config import ModelConfig
-from .factory import build_downsample, build_ffn, build_mixer, build_stem
-from .layers import AbsolutePositionEmbedding, Attention, Block, WindowAttention
+from .factory import absolute_position, block_specs, build_downsample, build_ffn, build_mixer, build_stem
+from .layers import Block
 
 
 class Stage(nn.Module):
@@ -38,29 +38,16 @@ class VisionTransformer(nn.Module):
         self.cfg = cfg
         self.num_prefix_tokens = 1 if cfg.pool == "cls" else 0
         self.patch_embed = build_stem(cfg)
-        grids = cfg.stage_grids()
-        windows = cfg.stage_windows()
         self.cls_token = nn.Parameter(torch.zeros(1, 1, cfg.dims[0])) if self.num_prefix_tokens else None
+        absolute = absolute_position(cfg)
         self.pos_embed = (
-            AbsolutePositionEmbedding(dim=cfg.dims[0], grid=grids[0], num_prefix_tokens=self.num_prefix_tokens)
-            if "abs" in cfg.pos
-            else None
+            absolute(dim=cfg.dims[0], grid=cfg.stem_grid(), num_prefix_tokens=self.num_prefix_tokens)
+            if absolute is not None else None
         )
-        rates = torch.linspace(0, cfg.drop_path, sum(cfg.depths), device="cpu").tolist()  # cpu: buildable on meta
-        stages, k = [], 0
-        for i, depth in enumerate(cfg.depths):
-            blocks = []
-            for j in range(depth):
-                blocks.append(
-                    Block(
-                        cfg.dims[i],
-                        attn=build_mixer(cfg, i, j, grids[i], windows[i]),
-                        mlp=build_ffn(cfg, i),
-                        drop_path=rates[k],
-                        norm_eps=cfg.norm_eps,
-                    )
-                )
-                k += 1
+        stages = []
+        for i, specs in enumerate(block_specs(cfg)):
+            blocks = [Block(s.dim, attn=build_mixer(s, cfg.mixer[i]), mlp=build_ffn(s, cfg.ffn), drop_path=s.drop_path,
+                            norm_eps=s.norm_eps) for s in specs]
             stages.append(
                 Stage(
                     downsample=build_downsample(cfg, i) if i > 0 else None,
@@ -79,14 +66,10 @@ class VisionTransformer(nn.Module):
             nn.init.normal_(self.cls_token, std=1e-6)
 
     def no_weight_decay(self) -> set[str]:
-        """Parameters exempt from weight decay (timm's optimizer factory reads this): embeddings and
-        bias tables, as in ViT and Swin."""
-        names = {n for n, _ in self.named_parameters() if n.endswith("relative_position_bias_table")}
-        if self.cls_token is not None:
-            names.add("cls_token")
-        if self.pos_embed is not None:
-            names.add("pos_embed.pos_embed")
-        return names
+        """Parameters exempt from weight decay (timm's optimizer factory reads this): the class token
+        and every position parameter (absolute embeddings, relative bias tables), as in ViT and Swin."""
+        return {n for n, _ in self.named_parameters()
+                if n == "cls_token" or n.startswith("pos_embed.") or ".rel_pos." in n}
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Image (B, C, H, W) → final tokens (B, N, C) with any prefix token first."""
@@ -124,16 +107,11 @@ class VisionTransformer(nn.Module):
         if window_size is not None:
             overrides["window_size"] = window_size
         cfg = self.cfg.replace(**overrides)
-        grids, windows = cfg.stage_grids(), cfg.stage_windows()
         if self.pos_embed is not None:
-            self.pos_embed.set_grid(grids[0])
-        for i, stage in enumerate(self.stages):
-            m, shift = windows[i]
-            for j, block in enumerate(stage.blocks):
-                if isinstance(block.attn, WindowAttention):
-                    block.attn.set_feat_size(grids[i], m, shift if j % 2 else 0)
-                elif isinstance(block.attn, Attention):
-                    block.attn.set_feat_size(grids[i])
+            self.pos_embed.set_feat_size(cfg.stem_grid())
+        for stage, specs in zip(self.stages, block_specs(cfg)):
+            for block, spec in zip(stage.blocks, specs):
+                block.attn.set_feat_size(spec.feat_size, (spec.window_size, spec.shift_size))
         self.cfg = cfg
 
 

@@ -35,6 +35,7 @@ from .model import VisionTransformer
 from .cli import OneLineParser, add_set_argument, overrides_from
 from .overrides import ConfigError
 from .presets import get_preset
+from .resolve import resolve
 from .run_folder import (
     CHECKPOINT, CONFIG, ERROR, METRICS, RESULT, TB, MetricsLog, RunLock, atomic_torch_save, atomic_write_text,
     config_yaml, load_config, read_result,
@@ -62,16 +63,6 @@ class RunBusy(Exception):
 
 
 # ---------------------------------------------------------------------------------------- config
-def resolve(cfg: RunConfig) -> RunConfig:
-    """The fully resolved config, the one the run id hashes: ``model.num_classes`` follows the data.
-    The data's name and paths are checked here, so a grid with a missing dataset stops at planning."""
-    from .data import dataset_num_classes, validate_data
-
-    validate_data(cfg.data)
-    n = dataset_num_classes(cfg.data)
-    return cfg if cfg.model.num_classes == n else cfg.replace({"model.num_classes": n})
-
-
 def build_config(preset: str | None = None, config: str | Path | None = None, overrides: list[str] = ()) -> RunConfig:
     cfg = load_config(config) if config else RunConfig()
     if preset:

@@ -6,6 +6,7 @@ from .block import Block
 from .ffn import ConvMlp, Mlp
 from .gnconv import GnConv
 from .merge import ConvDownsample, PatchMerging
+from .mixer import TokenMixer
 from .patch_embed import ConvStem, OverlapPatchEmbed, PatchEmbed
 from .position import AbsolutePositionEmbedding, RelativePositionBias, relative_position_index
 from .shunted_attention import ShuntedAttention
@@ -16,6 +17,6 @@ from .windows import window_attention_mask, window_partition, window_reverse
 __all__ = [
     "AbsolutePositionEmbedding", "Attention", "Block", "ConvDownsample", "ConvMlp", "ConvStem", "GnConv", "Mlp",
     "OverlapPatchEmbed", "PatchEmbed", "PatchMerging", "RelativePositionBias", "ShuntedAttention",
-    "SpatialReductionAttention", "TokenAggregation", "WindowAttention", "attend", "relative_position_index",
+    "SpatialReductionAttention", "TokenAggregation", "TokenMixer", "WindowAttention", "attend", "relative_position_index",
     "window_attention_mask", "window_partition", "window_reverse",
 ]

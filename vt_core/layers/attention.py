@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .position import RelativePositionBias
+from .mixer import TokenMixer
+
+if TYPE_CHECKING:
+    from ..kinds import BlockSpec
 
 
 def attend(
@@ -33,8 +38,9 @@ def attend(
     return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout_p)
 
 
-class Attention(nn.Module):
-    """MSA over all tokens; with ``rel_pos`` a bias table over the whole token grid (prefix tokens get 0)."""
+class Attention(TokenMixer):
+    """MSA over all tokens; with ``rel_pos`` (a relative-bias builder, e.g. ``RelativePositionBias``)
+    a bias table over the whole token grid (prefix tokens get 0)."""
 
     def __init__(
         self,
@@ -43,7 +49,7 @@ class Attention(nn.Module):
         num_heads: int,
         feat_size: tuple[int, int],
         qkv_bias: bool = True,
-        rel_pos: bool = False,
+        rel_pos: Callable[..., nn.Module] | None = None,
         appearance: bool = True,
         attn_drop: float = 0.0,
     ) -> None:
@@ -53,7 +59,12 @@ class Attention(nn.Module):
         self.attn_drop = attn_drop
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
-        self.rel_pos = RelativePositionBias(grid=feat_size, num_heads=num_heads) if rel_pos else None
+        self.rel_pos = rel_pos(grid=feat_size, num_heads=num_heads) if rel_pos is not None else None
+
+    @classmethod
+    def from_spec(cls, spec: "BlockSpec") -> "Attention":
+        return cls(spec.dim, num_heads=spec.num_heads, feat_size=spec.feat_size, qkv_bias=spec.qkv_bias,
+                   rel_pos=spec.relative_bias, appearance=spec.appearance)
 
     def forward(self, x: torch.Tensor, feat_size: tuple[int, int]) -> torch.Tensor:
         B, N, C = x.shape
@@ -68,6 +79,6 @@ class Attention(nn.Module):
         x = attend(q, k, v, bias, appearance=self.appearance, dropout_p=self.attn_drop if self.training else 0.0)
         return self.proj(x.transpose(1, 2).reshape(B, N, C))
 
-    def set_feat_size(self, feat_size: tuple[int, int]) -> None:
-        if self.rel_pos is not None:
-            self.rel_pos.set_grid(feat_size)
+    def set_feat_size(self, feat_size: tuple[int, int], window: tuple[int, int] | None = None) -> None:
+        if self.rel_pos is not None:  # the table spans the whole token grid
+            self.rel_pos.set_feat_size(feat_size)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from ..kinds import BlockSpec
 
 
 class Mlp(nn.Module):
@@ -15,6 +20,10 @@ class Mlp(nn.Module):
         self.act = nn.GELU()
         self.drop = nn.Dropout(drop)
         self.fc2 = nn.Linear(hidden_dim, dim)
+
+    @classmethod
+    def from_spec(cls, spec: "BlockSpec") -> "Mlp":
+        return cls(spec.dim, hidden_dim=spec.mlp_hidden)
 
     def forward(self, x: torch.Tensor, feat_size: tuple[int, int]) -> torch.Tensor:
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
@@ -35,6 +44,10 @@ class ConvMlp(nn.Module):
         self.act = nn.GELU()
         self.drop = nn.Dropout(drop)
         self.fc2 = nn.Linear(hidden_dim, dim)
+
+    @classmethod
+    def from_spec(cls, spec: "BlockSpec", *, residual: bool) -> "ConvMlp":
+        return cls(spec.dim, hidden_dim=spec.mlp_hidden, residual=residual)
 
     def forward(self, x: torch.Tensor, feat_size: tuple[int, int]) -> torch.Tensor:
         x = self.fc1(x)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
+from .mixer import TokenMixer
 
-class GnConv(nn.Module):
+if TYPE_CHECKING:
+    from ..kinds import BlockSpec
+
+
+class GnConv(TokenMixer):
     """proj_in → split into p0 and a depthwise-7×7 stack q0..q(n−1); p(k+1) = pw_k(p_k) · q_k; proj_out."""
 
     def __init__(self, dim: int, *, order: int = 3, scale: float = 1.0 / 3.0) -> None:
@@ -18,6 +25,10 @@ class GnConv(nn.Module):
         self.dwconv = nn.Conv2d(sum(self.dims), sum(self.dims), kernel_size=7, padding=3, groups=sum(self.dims))
         self.pws = nn.ModuleList(nn.Conv2d(self.dims[i], self.dims[i + 1], kernel_size=1) for i in range(order - 1))
         self.proj_out = nn.Conv2d(dim, dim, kernel_size=1)
+
+    @classmethod
+    def from_spec(cls, spec: "BlockSpec") -> "GnConv":
+        return cls(spec.dim, order=spec.gn_order, scale=spec.gn_scale)
 
     def forward(self, x: torch.Tensor, feat_size: tuple[int, int]) -> torch.Tensor:
         B, N, C = x.shape

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .patch_embed import OverlapPatchEmbed
+
+if TYPE_CHECKING:
+    from ..config import ModelConfig
 
 
 class PatchMerging(nn.Module):
@@ -16,6 +21,10 @@ class PatchMerging(nn.Module):
         super().__init__()
         self.norm = nn.LayerNorm(4 * dim)
         self.reduction = nn.Linear(4 * dim, out_dim, bias=False)
+
+    @classmethod
+    def from_config(cls, cfg: "ModelConfig", stage: int) -> "PatchMerging":
+        return cls(cfg.dims[stage - 1], out_dim=cfg.dims[stage])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, H, W, C = x.shape
@@ -32,6 +41,10 @@ class ConvDownsample(OverlapPatchEmbed):
 
     def __init__(self, dim: int, *, out_dim: int) -> None:
         super().__init__(in_chans=dim, dim=out_dim, kernel_size=3, stride=2)
+
+    @classmethod
+    def from_config(cls, cfg: "ModelConfig", stage: int) -> "ConvDownsample":  # type: ignore[override]
+        return cls(cfg.dims[stage - 1], out_dim=cfg.dims[stage])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x.permute(0, 3, 1, 2))

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from ..config import ModelConfig
 
 
 class PatchEmbed(nn.Module):
@@ -13,6 +18,10 @@ class PatchEmbed(nn.Module):
         super().__init__()
         self.proj = nn.Conv2d(in_chans, dim, kernel_size=patch_size, stride=patch_size)
         self.norm = nn.LayerNorm(dim) if norm else nn.Identity()
+
+    @classmethod
+    def from_config(cls, cfg: "ModelConfig") -> "PatchEmbed":
+        return cls(in_chans=cfg.in_chans, dim=cfg.dims[0], patch_size=cfg.patch_size, norm=cfg.stem_norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.proj(x).permute(0, 2, 3, 1))  # B, H/p, W/p, C
@@ -26,6 +35,10 @@ class OverlapPatchEmbed(nn.Module):
         super().__init__()
         self.proj = nn.Conv2d(in_chans, dim, kernel_size=kernel_size, stride=stride, padding=kernel_size // 2)
         self.norm = nn.LayerNorm(dim)
+
+    @classmethod
+    def from_config(cls, cfg: "ModelConfig") -> "OverlapPatchEmbed":
+        return cls(in_chans=cfg.in_chans, dim=cfg.dims[0], kernel_size=7, stride=4)  # PVT-v2's stem
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.proj(x).permute(0, 2, 3, 1))  # B, H/s, W/s, C
@@ -50,6 +63,10 @@ class ConvStem(nn.Module):
         self.conv = nn.Sequential(*layers)
         self.proj = nn.Conv2d(hidden_dim, dim, kernel_size=2, stride=2)
         self.norm = nn.LayerNorm(dim)
+
+    @classmethod
+    def from_config(cls, cfg: "ModelConfig") -> "ConvStem":
+        return cls(in_chans=cfg.in_chans, dim=cfg.dims[0], hidden_dim=cfg.stem_dim, extra_convs=cfg.stem_convs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(self.proj(self.conv(x)).permute(0, 2, 3, 1))  # B, H/4, W/4, C

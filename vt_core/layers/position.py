@@ -49,8 +49,8 @@ class RelativePositionBias(nn.Module):
         n = index.shape[0]
         return table[index.view(-1)].view(n, n, -1).permute(2, 0, 1)
 
-    def set_grid(self, grid: tuple[int, int]) -> None:
-        """Resize the table in place (bicubic) for a new window or token grid."""
+    def set_feat_size(self, grid: tuple[int, int], window: tuple[int, int] | None = None) -> None:
+        """Resize the table in place (bicubic) for a new token grid (a window's, or the whole map's)."""
         grid = tuple(grid)
         with torch.no_grad():
             table = resize_bias_table(self.relative_position_bias_table.data, self.grid, grid)
@@ -84,7 +84,8 @@ class AbsolutePositionEmbedding(nn.Module):
         pos = resample_abs_pos(self.pos_embed, self.grid, tuple(grid), self.num_prefix_tokens)
         return x + pos
 
-    def set_grid(self, grid: tuple[int, int]) -> None:
+    def set_feat_size(self, grid: tuple[int, int], window: tuple[int, int] | None = None) -> None:
+        """Resample the embedding in place (bicubic) for a new token grid."""
         with torch.no_grad():
             pos = resample_abs_pos(self.pos_embed.data, self.grid, tuple(grid), self.num_prefix_tokens)
         self.pos_embed = nn.Parameter(pos)

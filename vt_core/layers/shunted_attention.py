@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from .aggregation import TokenAggregation
 from .attention import attend
+from .mixer import TokenMixer
+
+if TYPE_CHECKING:
+    from ..kinds import BlockSpec
 
 
 class KVGroup(nn.Module):
@@ -28,7 +34,7 @@ class KVGroup(nn.Module):
         return k, v, grid  # B, h_g, Nk, d
 
 
-class ShuntedAttention(nn.Module):
+class ShuntedAttention(TokenMixer):
     """Heads split evenly into ``len(ratios)`` groups; group i sees K/V aggregated at ``ratios[i]``.
 
     A single group with ratio 1 is plain attention with the local enhancement added to the output
@@ -55,6 +61,10 @@ class ShuntedAttention(nn.Module):
             KVGroup(dim, group_dim=dim // n, ratio=r, aggregate=not self.single, qkv_bias=qkv_bias) for r in self.ratios
         )
         self.proj = nn.Linear(dim, dim)
+
+    @classmethod
+    def from_spec(cls, spec: "BlockSpec") -> "ShuntedAttention":
+        return cls(spec.dim, num_heads=spec.num_heads, ratios=spec.kv_ratios, qkv_bias=spec.qkv_bias)
 
     def forward(self, x: torch.Tensor, feat_size: tuple[int, int]) -> torch.Tensor:
         B, N, C = x.shape

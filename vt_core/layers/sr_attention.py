@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from .aggregation import TokenAggregation
 from .attention import attend
+from .mixer import TokenMixer
+
+if TYPE_CHECKING:
+    from ..kinds import BlockSpec
 
 
-class SpatialReductionAttention(nn.Module):
+class SpatialReductionAttention(TokenMixer):
     def __init__(
         self,
         dim: int,
@@ -26,6 +32,10 @@ class SpatialReductionAttention(nn.Module):
         self.kv = nn.Linear(dim, dim * 2, bias=qkv_bias)
         self.reduce = TokenAggregation(dim, ratio=ratio, act=False) if ratio > 1 else None
         self.proj = nn.Linear(dim, dim)
+
+    @classmethod
+    def from_spec(cls, spec: "BlockSpec") -> "SpatialReductionAttention":
+        return cls(spec.dim, num_heads=spec.num_heads, ratio=spec.kv_ratios[0], qkv_bias=spec.qkv_bias)
 
     def forward(self, x: torch.Tensor, feat_size: tuple[int, int]) -> torch.Tensor:
         B, N, C = x.shape

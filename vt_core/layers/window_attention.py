@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .attention import attend
-from .position import RelativePositionBias
+from .mixer import TokenMixer
 from .windows import permute_rows, shifted_window_index, window_attention_mask, window_partition, window_reverse
 
+if TYPE_CHECKING:
+    from ..kinds import BlockSpec
 
-class WindowAttention(nn.Module):
+
+class WindowAttention(TokenMixer):
     """Self-attention inside non-overlapping m×m windows, the map cyclically shifted by ``shift_size``.
 
     A map not divisible by m is padded on the bottom/right; padded keys and tokens that the roll
@@ -28,7 +33,7 @@ class WindowAttention(nn.Module):
         window_size: int,
         shift_size: int = 0,
         qkv_bias: bool = True,
-        rel_pos: bool = True,
+        rel_pos: Callable[..., nn.Module] | None = None,
         appearance: bool = True,
         attn_drop: float = 0.0,
     ) -> None:
@@ -41,8 +46,14 @@ class WindowAttention(nn.Module):
         self.feat_size = tuple(feat_size)
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
-        self.rel_pos = RelativePositionBias(grid=(window_size, window_size), num_heads=num_heads) if rel_pos else None
+        self.rel_pos = rel_pos(grid=(window_size, window_size), num_heads=num_heads) if rel_pos is not None else None
         self._register_layout()
+
+    @classmethod
+    def from_spec(cls, spec: "BlockSpec") -> "WindowAttention":
+        return cls(spec.dim, num_heads=spec.num_heads, feat_size=spec.feat_size, window_size=spec.window_size,
+                   shift_size=spec.shift_size, qkv_bias=spec.qkv_bias, rel_pos=spec.relative_bias,
+                   appearance=spec.appearance)
 
     def forward(self, x: torch.Tensor, feat_size: tuple[int, int]) -> torch.Tensor:
         B, N, C = x.shape
@@ -101,11 +112,12 @@ class WindowAttention(nn.Module):
         self.register_buffer("window_inverse", inverse, persistent=False)
         self._other_layouts: dict[tuple, tuple[torch.Tensor | None, ...]] = {}
 
-    def set_feat_size(self, feat_size: tuple[int, int], window_size: int, shift_size: int) -> None:
-        """Rebuild the mask for another map size; a new window resizes the bias table (bicubic)."""
+    def set_feat_size(self, feat_size: tuple[int, int], window: tuple[int, int] | None = None) -> None:
+        """Rebuild the mask for another map size; a new window (M, shift) resizes the bias table (bicubic)."""
+        window_size, shift_size = window if window is not None else (self.window_size, self.shift_size)
         self.feat_size = tuple(feat_size)
         if window_size != self.window_size and self.rel_pos is not None:
-            self.rel_pos.set_grid((window_size, window_size))
+            self.rel_pos.set_feat_size((window_size, window_size))
         self.window_size, self.shift_size = window_size, shift_size
         self._register_layout(self.qkv.weight.device)
 
