@@ -1,6 +1,6 @@
-"""vt_core.bench: the Shunted reference it times against computes our function, the CLI runs at CI size
-on the CPU and writes its table, bad options are refused in one line, and (GPU only) compiled rows with
-peak memory."""
+"""vt_core.bench: the CLI runs at CI size on the CPU and writes its table, bad options are refused in one
+line, and (GPU only) compiled rows with peak memory. That the Shunted reference it times against computes
+our function is tests/test_reference.py's."""
 
 from __future__ import annotations
 
@@ -13,48 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-import vt_core
-from tests.shunted_reference import copy_into_reference, reference_from_config
-from vt_core.bench import COLUMNS, main
+from vt_core.bench import COLUMNS, REFERENCE_LABEL, main
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _perturb(model: torch.nn.Module, seed: int = 0) -> None:
-    """Move every parameter and BatchNorm statistic off its initial value, so that a wrong copy
-    (LayerNorm weights all one, biases all zero) would show in the logits."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * 0.02)
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(generator=g)
-                m.running_var.uniform_(0.5, 2.0, generator=g)
-
-
-@pytest.mark.parametrize("name, img", [("shunted_t", 64), ("shunted_t", 112), ("shunted_s", 64)])
-def test_reference_shunted_matches_ours(name, img):
-    """Full model, eval mode: our Shunted and the seed-004 reference with our weights give the same logits."""
-    torch.manual_seed(0)
-    ours = vt_core.create_model(name, img_size=img).eval()
-    _perturb(ours)
-    ref = reference_from_config(ours.cfg).eval()
-    copy_into_reference(ours, ref)
-    assert sum(p.numel() for p in ref.parameters()) == sum(p.numel() for p in ours.parameters())
-    x = torch.randn(2, 3, img, img, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        got, want = ours(x), ref(x)
-    assert got.shape == want.shape == (2, 1000)
-    diff = (got - want).abs().max().item()
-    assert diff <= 1e-4, f"{name} at {img}: max abs diff {diff:.3g}"
-
-
-def test_reference_refuses_what_the_seed_cannot_express():
-    with pytest.raises(ValueError, match="kv_ratios stage 0"):
-        reference_from_config(vt_core.get_preset("shunted_t").replace(kv_ratios=[[4, 1], [4, 2], [2, 1], [1]]))
-    with pytest.raises(ValueError, match="model.ffn"):
-        reference_from_config(vt_core.get_preset("shunted_t").replace(ffn="mlp"))
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -92,7 +53,7 @@ def test_bench_cli_smoke(tmp_path):
         assert r["compile"] == "eager" and r["device"] == "cpu" and r["dtype"] == "fp32"
         assert r["mem_mb_ours"] == r["mem_mb_ref"] == ""  # not measured on the CPU
     assert rows[0]["reference"] == "timm vit_tiny_patch16_224"
-    assert rows[-1]["reference"].startswith("reference (tests/shunted_reference.py)")
+    assert rows[-1]["reference"] == REFERENCE_LABEL == "reference (vt_core.reference.shunted)"
     md = (out / "bench.md").read_text()
     assert "| " + " | ".join(COLUMNS) + " |" in md and md.count("\n| ") == len(rows) + 1
     assert "n/a" in md and "OMP_WAIT_POLICY=" in md

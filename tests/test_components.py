@@ -1,4 +1,5 @@
-"""Components: Shunted KV group splitting against seed 004's code, the DS-FFN residual, gnConv."""
+"""Components: Shunted self-attention against the plain reference and its KV group splitting, the DS-FFN
+residual, gnConv."""
 
 from __future__ import annotations
 
@@ -9,26 +10,50 @@ import vt_core
 from torch import nn
 
 from vt_core.layers import ConvMlp, GnConv, Mlp, ShuntedAttention
-from vt_core.layers.shunted_attention import KVGroup
+from vt_core.reference import ReferenceShuntedAttention, copy_attention_into_reference
 
-from tests.shunted_reference import SeedShuntedAttention, _copy_into_seed  # seed 004's Attention
+# the Shunted models' layouts (T/S/B stages 1-4; shunted_cpu is (2, 1) then (1,)), then other layouts the
+# kv_ratios grid builds: one aggregated group (PVT-like, with LE on V), coarser rates, three groups
+PAPER_LAYOUTS = [(8, 4), (4, 2), (2, 1), (1,)]
+OTHER_LAYOUTS = [(2,), (16, 8), (4, 2, 1)]
 
 
-@pytest.mark.parametrize("sr_ratio,ratios", [(2, (2, 1)), (4, (4, 2)), (8, (8, 4)), (1, (1,))])
-@pytest.mark.parametrize("heads", [2, 4])
+@pytest.mark.parametrize("ratios", PAPER_LAYOUTS + OTHER_LAYOUTS, ids=str)
+@pytest.mark.parametrize("grid", [(16, 16), (19, 17)], ids=["16x16", "19x17"])
 @pytest.mark.parametrize("qkv_bias", [True, False])
-def test_shunted_attention_matches_seed(sr_ratio, ratios, heads, qkv_bias):
-    torch.manual_seed(sr_ratio * 10 + heads)
-    dim, H, W = 32, 16, 8
+def test_shunted_attention_matches_reference(ratios, grid, qkv_bias):
+    """Same output as the reference attention with our weights; an odd grid makes the strided
+    aggregation floor (19×17 at rate 8 → 2×2)."""
+    heads = 2 * len(ratios)
+    dim = 16 * heads
+    torch.manual_seed(sum(ratios) * 10 + grid[1])
     ours = ShuntedAttention(dim, num_heads=heads, ratios=ratios, qkv_bias=qkv_bias).eval()
     with torch.no_grad():
-        for g in ours.groups:  # make the local enhancement count
+        for g in ours.groups:  # make the local enhancement count (its default init is small)
             g.local_conv.weight.normal_(std=0.3)
             g.local_conv.bias.normal_(std=0.3)
-    seed = SeedShuntedAttention(dim, num_heads=heads, qkv_bias=qkv_bias, sr_ratio=sr_ratio).eval()
-    _copy_into_seed(ours, seed)
+    ref = ReferenceShuntedAttention(dim, num_heads=heads, ratios=ratios, qkv_bias=qkv_bias).eval()
+    copy_attention_into_reference(ours, ref)
+    H, W = grid
     x = torch.randn(2, H * W, dim)
-    torch.testing.assert_close(ours(x, (H, W)), seed(x, H, W), atol=1e-5, rtol=1e-4)
+    with torch.no_grad():
+        got, want = ours(x, grid), ref(x, H, W)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+
+
+def test_reference_attention_tells_where_the_local_enhancement_goes():
+    """The comparison above has teeth: in the single-scale layer, LE(V) added to V before attention
+    instead of to the attention output differs by far more than its tolerance."""
+    torch.manual_seed(0)
+    ours = ShuntedAttention(32, num_heads=2, ratios=(1,)).eval()
+    with torch.no_grad():
+        ours.groups[0].local_conv.weight.normal_(std=0.3)
+    ref = ReferenceShuntedAttention(32, num_heads=2, ratios=(1,)).eval()
+    copy_attention_into_reference(ours, ref)
+    ref.single_scale = False  # the multi-scale layers' rule, where it does not belong
+    x = torch.randn(2, 64, 32)
+    with torch.no_grad():
+        assert (ours(x, (8, 8)) - ref(x, 8, 8)).abs().max() > 1e-2
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,9 @@
 
 A preset with a timm twin (``vit_*_patch16_224``, ``swin_*_patch4_window7_224``, ``pvt_v2_b*``) is timed
 against ``timm.create_model(name, pretrained=False)`` with the timm weights copied into ours
-(``from_timm``), so both compute the same function; ``shunted_*`` is timed against the straightforward
-reference of seed 004's model in ``tests/shunted_reference.py`` with our weights copied into it.
+(``from_timm``), so both compute the same function; ``shunted_*`` is timed against the plain Shunted
+Transformer of ``vt_core.reference`` (explicit softmax attention, no fused kernel) with our weights copied
+into it.
 
 What one row measures: a training step (forward, cross-entropy, backward, AdamW step, fused where the
 device has the kernel) or an inference forward (eval, no_grad), eager or under ``torch.compile``, with
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import os
 import statistics
@@ -41,6 +41,7 @@ from torch import nn
 from .cli import OneLineParser
 from .overrides import ConfigError
 from .presets import PRESETS, get_preset
+from .reference import copy_into_reference, reference_from_config
 
 DEFAULT_PRESETS = ("vit_base_patch16_224", "swin_tiny_patch4_window7_224", "pvt_v2_b2", "shunted_s")
 TIMM_FAMILIES = ("vit_", "swin_", "pvt_v2_")
@@ -48,7 +49,7 @@ TIMM_TWINS = tuple(n for n in PRESETS if n.startswith(TIMM_FAMILIES) and not n.e
 SHUNTED = tuple(n for n in PRESETS if n.startswith("shunted_") and not n.endswith("_cpu"))
 MODES = ("train", "infer")
 DATA = ("synthetic", "probe")
-REFERENCE_FILE = Path(__file__).resolve().parents[1] / "tests" / "shunted_reference.py"
+REFERENCE_LABEL = "reference (vt_core.reference.shunted)"
 # timm 1.0 reads TIMM_FUSED_ATTN once, at import, and each attention module copies the setting when
 # it is built; 2 also enables the "experimental" fused path of Swin's WindowAttention, the fastest
 # setting the issue compares against. ``timm.layers.set_fused_attn`` is the documented switch for
@@ -140,16 +141,6 @@ def _build_timm(name: str, img_size: int, *, fused_attn: int, device: torch.devi
         set_fused_attn(before > 0, experimental=before > 1)
 
 
-def load_reference_module() -> Any:
-    """``tests/shunted_reference.py`` of this checkout, loaded by path (``tests`` is not installed)."""
-    if not REFERENCE_FILE.is_file():
-        raise ConfigError(f"--presets: shunted_* is timed against {REFERENCE_FILE}, which this installation lacks")
-    spec = importlib.util.spec_from_file_location("vt_core_bench_shunted_reference", REFERENCE_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def check_presets(names: tuple[str, ...], img_size: int, fused_attn: int) -> None:
     """Refuse what cannot be benchmarked before anything is built for real (timm models on meta)."""
     from .timm_transfer import timm_config
@@ -161,7 +152,7 @@ def check_presets(names: tuple[str, ...], img_size: int, fused_attn: int) -> Non
         try:
             if name in SHUNTED:
                 cfg = get_preset(name).replace(img_size=img_size)  # refuses maps too small for the ratios
-                load_reference_module().reference_from_config(cfg)
+                reference_from_config(cfg)
                 continue
             cfg = timm_config(_build_timm(name, img_size, fused_attn=fused_attn, device="meta"))
             if cfg.img_size != img_size:  # PVT-v2: our config is rebuilt for the size, checking the KV ratios
@@ -177,10 +168,9 @@ def build_pair(name: str, s: Settings) -> Pair:
     torch.manual_seed(0)
     if name in SHUNTED:
         ours = create_model(name, img_size=s.img_size)
-        ref_mod = load_reference_module()
-        ref = ref_mod.reference_from_config(ours.cfg)
-        ref_mod.copy_into_reference(ours, ref)
-        label = "reference (tests/shunted_reference.py)"
+        ref = reference_from_config(ours.cfg)
+        copy_into_reference(ours, ref)
+        label = REFERENCE_LABEL
     else:
         ref = _build_timm(name, s.img_size, fused_attn=s.timm_fused_attn, device="cpu")
         ours = from_timm(ref)
