@@ -136,7 +136,7 @@ REFUSALS = [
     ("img_smaller_than_stem", "vit_cpu", {"img_size": 2}, "model.img_size", "2"),
     ("drop_path_out_of_range", "vit_cpu", {"drop_path": 1.5}, "model.drop_path", "1.5"),
     ("mlp_ratio_zero", "vit_cpu", {"mlp_ratio": 0}, "model.mlp_ratio", "0"),
-    ("num_classes_zero", "vit_cpu", {"num_classes": 0}, "model.num_classes", "0"),
+    ("num_classes_negative", "vit_cpu", {"num_classes": -1}, "model.num_classes", "-1"),
     ("negative_stem_convs", "shunted_cpu", {"stem_convs": -1}, "model.stem_convs", "-1"),
     ("not_an_int", "swin_cpu", {"window_size": "abc"}, "model.window_size", "'abc'"),
     ("fractional_int", "vit_cpu", {"img_size": 3.5}, "model.img_size", "3.5"),

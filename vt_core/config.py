@@ -96,9 +96,11 @@ class ModelConfig:
         for i, m in enumerate(self.mixer):
             if m not in kinds.MIXERS:
                 raise ConfigError(f"model.mixer: stage {i} {m!r} is not one of {', '.join(map(repr, kinds.MIXERS))}")
-        for name in ("img_size", "in_chans", "num_classes", "patch_size"):
+        for name in ("img_size", "in_chans", "patch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model.{name}: {getattr(self, name)} must be at least 1")
+        if self.num_classes < 0:  # 0: no classifier, the pooled features come out (timm's num_classes=0)
+            raise ConfigError(f"model.num_classes: {self.num_classes} must be ≥ 0 (0: no classifier)")
         if self.stem_convs < 0 or self.stem_dim < 1:
             raise ConfigError(f"model.stem_convs/stem_dim: {self.stem_convs}/{self.stem_dim} must be ≥ 0 / ≥ 1")
         if not 0.0 <= self.drop_path < 1.0:
