@@ -213,3 +213,16 @@ def test_window_clamp_is_noted():
     cfg = get_preset("swin_cpu").replace(window_size=3)
     assert cfg.stage_windows() == [(3, 1), (3, 1)]
     assert any("padded" in n for n in cfg.notes())
+
+
+def test_run_id_hashes_departures_from_defaults() -> None:
+    """A field at its default (e.g. one added in a later version) does not enter the id; any field
+    away from its default does; the fingerprint covers every field."""
+    from vt_core.config import RunConfig
+
+    base = RunConfig()
+    assert base.replace({"train.lr": base.train.lr, "model.pos": base.model.pos}).run_id() == base.run_id()
+    moved = base.replace({"train.lr": 2e-3})
+    assert moved.run_id() != base.run_id() and moved.departures()["train"] == {"lr": 2e-3}
+    assert base.replace({"model.pos": "rel"}).run_id() not in (base.run_id(), moved.run_id())
+    assert moved.fingerprint() != base.fingerprint() and len(base.run_id()) == 12

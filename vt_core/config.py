@@ -7,6 +7,7 @@ entry per stage. Errors are ``ConfigError`` with one line naming the field, the 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -326,13 +327,37 @@ class RunConfig:
         """Dotted overrides: ``{"model.pos": "rel", "train.lr": "1e-3"}``."""
         return with_overrides(self, overrides)
 
-    def run_id(self) -> str:
-        import hashlib
-        import json
-
+    def departures(self) -> dict[str, dict[str, Any]]:
+        """Per section, the fields whose value differs from the field's default: what makes this
+        run this run. A field added later with a default that keeps the old behaviour leaves
+        every existing run's departures, and so its id, as they were."""
         from .overrides import to_dict
 
-        blob = json.dumps(to_dict(self), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        out: dict[str, dict[str, Any]] = {}
+        for f in dataclasses.fields(self):
+            mine, default = to_dict(getattr(self, f.name)), to_dict(f.default_factory())  # type: ignore[misc]
+            out[f.name] = {k: v for k, v in mine.items() if v != default.get(k, _MISSING)}
+        return out
+
+    def run_id(self) -> str:
+        """12 hex digits of the SHA-256 of ``departures()`` as sorted JSON: equal configs share a
+        folder, different ones never do."""
+        return _sha(self.departures())[:12]
+
+    def fingerprint(self) -> str:
+        """The SHA-256 of every field: tells a run folder trained under other defaults from this config."""
+        from .overrides import to_dict
+
+        return _sha(to_dict(self))
+
+
+_MISSING = object()
+
+
+def _sha(obj: Any) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 __all__ = ["ConfigError", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig", "model_config_from"]
