@@ -226,3 +226,32 @@ def test_run_id_hashes_departures_from_defaults() -> None:
     assert moved.run_id() != base.run_id() and moved.departures()["train"] == {"lr": 2e-3}
     assert base.replace({"model.pos": "rel"}).run_id() not in (base.run_id(), moved.run_id())
     assert moved.fingerprint() != base.fingerprint() and len(base.run_id()) == 12
+
+
+RECIPE_REFUSALS = [  # every recipe value is checked when the config is built: at planning, not at run time
+    ("lr_nan", {"train.lr": "nan"}, "train.lr"), ("lr_inf", {"train.lr": "inf"}, "train.lr"),
+    ("lr_overflow", {"train.lr": "1e999"}, "train.lr"), ("min_lr_nan", {"train.min_lr": "nan"}, "train.min_lr"),
+    ("min_lr_negative", {"train.min_lr": -1e-5}, "train.min_lr"),
+    ("weight_decay_nan", {"train.weight_decay": "nan"}, "train.weight_decay"),
+    ("weight_decay_negative", {"train.weight_decay": -0.1}, "train.weight_decay"),
+    ("warmup_lr_nan", {"train.warmup_lr": "nan"}, "train.warmup_lr"),
+    ("clip_grad_nan", {"train.clip_grad": "nan"}, "train.clip_grad"),
+    ("ema_decay_out_of_range", {"train.ema_decay": 1.5}, "train.ema_decay"),
+    ("opt_unknown", {"train.opt": "foo"}, "train.opt"), ("sched_unknown", {"train.sched": "foo"}, "train.sched"),
+    ("sched_plateau", {"train.sched": "plateau"}, "train.sched"),
+    ("seed_too_large", {"train.seed": 2**64}, "train.seed"), ("seed_negative", {"train.seed": -1}, "train.seed"),
+    ("data_seed_too_large", {"data.seed": 2**64}, "data.seed"),
+    ("mixup_nan", {"data.mixup": "nan"}, "data.mixup"), ("cutmix_inf", {"data.cutmix": "inf"}, "data.cutmix"),
+    ("reprob_above_one", {"data.reprob": 1.5}, "data.reprob"),
+    ("mlp_ratio_nan", {"model.mlp_ratio": "nan"}, "model.mlp_ratio"),
+    ("gn_scale_inf", {"model.gn_scale": "inf"}, "model.gn_scale"),
+    ("norm_eps_zero", {"model.norm_eps": 0}, "model.norm_eps"),
+]
+
+
+@pytest.mark.parametrize("overrides,key", [r[1:] for r in RECIPE_REFUSALS], ids=[r[0] for r in RECIPE_REFUSALS])
+def test_recipe_values_are_checked(overrides, key):
+    with pytest.raises(ConfigError) as info:
+        RunConfig().replace(overrides)
+    msg = str(info.value)
+    assert "\n" not in msg and key in msg, msg

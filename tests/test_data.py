@@ -372,3 +372,27 @@ def test_build_mixup() -> None:
     assert xm.shape == x.shape and ym.shape == (8, 4)
     assert torch.allclose(ym.sum(1), torch.ones(8))
     assert build_mixup(DataConfig(cutmix=1.0), 4, 0.0).mixup_alpha == 0.0
+
+
+def test_mean_std_and_interpolation_from_the_config(tmp_path) -> None:
+    """A pretrained model's normalisation and resizing (its timm pretrained config) replace the
+    dataset's own, for files and for in-memory data alike."""
+    from PIL import Image
+
+    from vt_core.config import DataConfig
+    from vt_core.data import load_data
+
+    for split in ("train", "val"):
+        for c in ("a", "b"):
+            (tmp_path / split / c).mkdir(parents=True)
+            for i in range(2):
+                Image.new("RGB", (20, 12), (200, 100, 50)).save(tmp_path / split / c / f"{i}.png")
+    plain = load_data(DataConfig(name="imagefolder", root=str(tmp_path), workers=0), img_size=8)
+    mine = load_data(DataConfig(name="imagefolder", root=str(tmp_path), workers=0, mean=(0.5, 0.5, 0.5),
+                                std=(0.25, 0.25, 0.25), interpolation="bilinear"), img_size=8)
+    assert mine.mean == (0.5, 0.5, 0.5) and plain.mean != mine.mean
+    x = mine.val[0][0]
+    torch.testing.assert_close(x[0], torch.full((8, 8), (200 / 255 - 0.5) / 0.25), atol=2e-2, rtol=0)
+    assert "bilinear" in repr(mine.val.transform).lower() and "bicubic" in repr(plain.val.transform).lower()
+    probe = load_data(DataConfig(train_size=8, val_size=8, mean=(0.0,), std=(1.0,)), img_size=32)
+    assert float(probe.tensors[0].min()) >= 0.0  # unnormalised: [0, 1]

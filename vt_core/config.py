@@ -8,6 +8,7 @@ entry per stage. Errors are ``ConfigError`` with one line naming the field, the 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -63,6 +64,9 @@ class ModelConfig:
         for name in ("dims", "heads", "mlp_ratio", "mixer", "window_size", "gn_order"):
             object.__setattr__(self, name, self._per_stage(name, getattr(self, name), n))
         object.__setattr__(self, "kv_ratios", self._kv_per_stage(self.kv_ratios, n))
+        _check_finite(self, "model.")
+        if not (self.gn_scale > 0 and self.norm_eps > 0):
+            raise ConfigError(f"model.gn_scale / model.norm_eps: {self.gn_scale} / {self.norm_eps} must be positive")
         self._validate()
 
     @staticmethod
@@ -250,8 +254,17 @@ class DataConfig:
     cutmix: float = 0.0  # timm CutMix alpha; 0 = off
     workers: int = 2
     on_device: bool = True  # in-memory data (probes, CIFAR) kept on the training device
+    mean: tuple[float, ...] = ()  # normalisation per channel; () = the dataset's own (ImageNet's for folders)
+    std: tuple[float, ...] = ()
+    interpolation: str = "bicubic"  # resizing of image files (timm's names); a pretrained model's, to fine-tune
 
     def __post_init__(self) -> None:
+        _check_finite(self, "data.")
+        _check_seed("data.seed", self.seed)
+        if len(self.mean) != len(self.std) or len(self.mean) not in (0, 1, 3) or any(s <= 0 for s in self.std):
+            raise ConfigError(f"data.mean / data.std: {list(self.mean)} / {list(self.std)}: give both, with 1 or 3 "
+                              f"values each (std > 0), or neither")
+        _choice_key("data.interpolation", self.interpolation, INTERPOLATIONS)
         if not self.name:
             raise ConfigError("data.name: empty; give a probe name, cifar10, cifar100, imagefolder or a timm dataset spec")
         for name in ("train_size", "val_size"):
@@ -262,6 +275,8 @@ class DataConfig:
         for name in ("mixup", "cutmix", "reprob"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"data.{name}: {getattr(self, name)} must be ≥ 0")
+        if self.reprob > 1:
+            raise ConfigError(f"data.reprob: {self.reprob} is a probability, at most 1")
         if self.name in DATASET_KINDS and not self.root:
             raise ConfigError(f"data.root: data.name={self.name!r} needs data.root, the folder that holds it")
 
@@ -291,14 +306,28 @@ class TrainConfig:
     eval_sizes: tuple[int, ...] = ()  # extra input sizes evaluated after training
     log_every: int = 50  # steps between logged train scalars
     device: str = "auto"  # auto | cpu | cuda
+    init_from: str = ""  # initial weights: timm:<tag>, a weights file or a run folder (vt_core.pretrained)
+    layer_decay: float = 0.0  # timm's layer-wise LR decay (e.g. 0.75 to fine-tune); 0 = off
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "log_every"):
+        _check_finite(self, "train.")
+        _check_seed("train.seed", self.seed)
+        if self.epochs < 0:
+            raise ConfigError(f"train.epochs: {self.epochs} must be ≥ 0 (0: evaluate the initial weights only)")
+        for name in ("batch_size", "log_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name}: {getattr(self, name)} must be at least 1")
         if self.lr <= 0:
             raise ConfigError(f"train.lr: {self.lr} must be positive")
-        if self.warmup_epochs < 0 or self.warmup_epochs >= max(self.epochs, 1) and self.warmup_epochs:
+        for name in ("min_lr", "warmup_lr", "weight_decay"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"train.{name}: {getattr(self, name)} must be ≥ 0")
+        if not 0.0 < self.ema_decay < 1.0:
+            raise ConfigError(f"train.ema_decay: {self.ema_decay} must lie in (0, 1)")
+        if not 0.0 <= self.layer_decay <= 1.0:
+            raise ConfigError(f"train.layer_decay: {self.layer_decay} must lie in [0, 1] (0: off)")
+        _check_timm_names(self)
+        if self.epochs and (self.warmup_epochs < 0 or self.warmup_epochs >= self.epochs and self.warmup_epochs):
             raise ConfigError(f"train.warmup_epochs: {self.warmup_epochs} must be ≥ 0 and below train.epochs={self.epochs}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"train.label_smoothing: {self.label_smoothing} must lie in [0, 1)")
@@ -313,6 +342,41 @@ class TrainConfig:
 def _choice_key(key: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(repr, choices))}")
+
+
+INTERPOLATIONS = ("bicubic", "bilinear", "nearest", "lanczos", "box", "hamming", "random")
+# create_scheduler_v2's names that the per-step loop can drive ("plateau" needs a metric every epoch)
+SCHEDULES = ("cosine", "tanh", "step", "multistep", "poly", "constant", "wsd", "rsqrt", "none")
+SEED_LIMIT = 2**32  # seeds enter generator seeds multiplied by ~10⁶: keep them within int64
+
+
+def _check_finite(cfg: Any, prefix: str) -> None:
+    """Every float (and tuple of floats) of a config is a finite number: no nan, inf or overflow."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        values = value if isinstance(value, tuple) else (value,)
+        for v in values:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ConfigError(f"{prefix}{f.name}: {value!r} is not a finite number")
+
+
+def _check_seed(key: str, seed: int) -> None:
+    if not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"{key}: {seed} must lie in [0, 2^32)")
+
+
+def _check_timm_names(tc: "TrainConfig") -> None:
+    """The optimizer and schedule names timm knows (imported here, not at module level: configs
+    build without timm until a recipe is validated)."""
+    from timm.optim import list_optimizers
+
+    if tc.opt.lower() not in list_optimizers():
+        import difflib
+
+        close = difflib.get_close_matches(tc.opt.lower(), list_optimizers(), n=3)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else " (timm.optim.list_optimizers())"
+        raise ConfigError(f"train.opt: {tc.opt!r} is not an optimizer timm knows{hint}")
+    _choice_key("train.sched", tc.sched, SCHEDULES)
 
 
 @dataclass(frozen=True)

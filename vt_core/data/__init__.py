@@ -18,7 +18,7 @@ from ..config import DataConfig
 from ..overrides import ConfigError
 from .bundle import ArrayImages, DataBundle, TensorImages
 from .probes import PROBES, Probe, generate
-from .transforms import PROBE_STATS, build_mixup, channel_stats, check_in_chans, normalise_tensors
+from .transforms import PROBE_STATS, build_mixup, channel_stats, check_in_chans, data_stats, normalise_tensors
 
 DATASETS: dict[str, str] = {
     "cifar10": "CIFAR-10, torchvision's format: data.root/cifar-10-batches-py/",
@@ -118,9 +118,10 @@ def load_probe(data: DataConfig, img_size: int, in_chans: int = 3) -> DataBundle
     probe = PROBES[data.name]
     tx8, ty, tmeta = generate(data.name, data.train_size, seed=data.seed, split="train")
     vx8, vy, vmeta = generate(data.name, data.val_size, seed=data.seed, split="val")
-    tx = normalise_tensors(tx8, img_size, PROBE_STATS, in_chans)
-    vx = normalise_tensors(vx8, img_size, PROBE_STATS, in_chans)
-    mean, std = channel_stats(PROBE_STATS, in_chans)
+    stats = data_stats(data, PROBE_STATS)
+    tx = normalise_tensors(tx8, img_size, stats, in_chans)
+    vx = normalise_tensors(vx8, img_size, stats, in_chans)
+    mean, std = channel_stats(stats, in_chans)
     return DataBundle(
         train=TensorImages(tx, ty, tmeta), val=TensorImages(vx, vy, vmeta), num_classes=probe.num_classes,
         tensors=(tx, ty, vx, vy), mean=mean, std=std, classes=probe.classes, name=data.name,

@@ -26,8 +26,8 @@ from ..config import DataConfig
 from ..overrides import ConfigError
 from .bundle import ArrayImages, DataBundle, TensorImages
 from .paths import one_line, root_dir
-from .transforms import CIFAR100_STATS, CIFAR10_STATS, Stats, channel_stats, eval_transform, normalise_tensors, \
-    train_transform
+from .transforms import CIFAR100_STATS, CIFAR10_STATS, Stats, channel_stats, data_stats, eval_transform, \
+    normalise_tensors, train_transform
 
 IN_MEMORY_LIMIT = 8 * 2**30  # bytes of float32 train + val images held as tensors
 
@@ -136,15 +136,16 @@ def read_cifar(data: DataConfig) -> tuple[CIFAR10, CIFAR10, CifarSpec]:
 
 def load_cifar(data: DataConfig, img_size: int, in_chans: int) -> DataBundle:
     train, test, spec = read_cifar(data)
-    mean, std = channel_stats(spec.stats, in_chans)
+    stats = data_stats(data, spec.stats)
+    mean, std = channel_stats(stats, in_chans)
     n = len(train.data) + len(test.data)
     fits = n * in_chans * img_size * img_size * 4 <= IN_MEMORY_LIMIT
     common = dict(num_classes=spec.num_classes, mean=mean, std=std, classes=tuple(train.classes), name=data.name)
     if fits and not data.augment:
         ty, vy = torch.as_tensor(train.targets, dtype=torch.long), torch.as_tensor(test.targets, dtype=torch.long)
-        tx = normalise_tensors(torch.from_numpy(train.data).permute(0, 3, 1, 2), img_size, spec.stats, in_chans)
-        vx = normalise_tensors(torch.from_numpy(test.data).permute(0, 3, 1, 2), img_size, spec.stats, in_chans)
+        tx = normalise_tensors(torch.from_numpy(train.data).permute(0, 3, 1, 2), img_size, stats, in_chans)
+        vx = normalise_tensors(torch.from_numpy(test.data).permute(0, 3, 1, 2), img_size, stats, in_chans)
         return DataBundle(train=TensorImages(tx, ty), val=TensorImages(vx, vy), tensors=(tx, ty, vx, vy), **common)
-    train_set = ArrayImages(train.data, train.targets, train_transform(data, img_size, spec.stats, in_chans))
-    val_set = ArrayImages(test.data, test.targets, eval_transform(img_size, spec.stats, in_chans))
+    train_set = ArrayImages(train.data, train.targets, train_transform(data, img_size, stats, in_chans))
+    val_set = ArrayImages(test.data, test.targets, eval_transform(img_size, stats, in_chans, data.interpolation))
     return DataBundle(train=train_set, val=val_set, tensors=None, **common)

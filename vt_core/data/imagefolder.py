@@ -29,7 +29,7 @@ from ..config import DataConfig
 from ..overrides import ConfigError
 from .bundle import DataBundle
 from .paths import one_line, root_dir, visible
-from .transforms import IMAGENET_STATS, channel_stats, eval_transform, train_transform
+from .transforms import IMAGENET_STATS, channel_stats, data_stats, eval_transform, train_transform
 
 LAYOUT = "an ImageFolder tree: train/<class>/<images>, val/<class>/<images>"
 TINY_ANNOTATIONS = "val_annotations.txt"
@@ -179,10 +179,11 @@ class FolderImages(Dataset):
 
 def load_imagefolder(data: DataConfig, img_size: int, in_chans: int) -> DataBundle:
     layout = scan(data)
-    mean, std = channel_stats(IMAGENET_STATS, in_chans)
+    stats = data_stats(data, IMAGENET_STATS)
+    mean, std = channel_stats(stats, in_chans)
     return DataBundle(
-        train=FolderImages(layout.train, train_transform(data, img_size, IMAGENET_STATS, in_chans)),
-        val=FolderImages(layout.val, eval_transform(img_size, IMAGENET_STATS, in_chans)),
+        train=FolderImages(layout.train, train_transform(data, img_size, stats, in_chans)),
+        val=FolderImages(layout.val, eval_transform(img_size, stats, in_chans, data.interpolation)),
         num_classes=len(layout.classes), tensors=None, mean=mean, std=std, classes=layout.classes, name=data.name,
         info={"root": str(layout.root)},
     )

@@ -21,7 +21,7 @@ from ..config import DataConfig
 from ..overrides import ConfigError
 from .bundle import DataBundle
 from .paths import one_line
-from .transforms import CIFAR100_STATS, CIFAR10_STATS, IMAGENET_STATS, channel_stats, eval_transform, \
+from .transforms import CIFAR100_STATS, CIFAR10_STATS, IMAGENET_STATS, channel_stats, data_stats, eval_transform, \
     train_transform
 
 MAP_PREFIXES = ("torch", "hfds")
@@ -98,9 +98,9 @@ def _stats(name: str):
 
 def load_timm(data: DataConfig, img_size: int, in_chans: int) -> DataBundle:
     root = _check(data)
-    stats = _stats(data.name)
+    stats = data_stats(data, _stats(data.name))
     train = _create(data, root, "train", train_transform(data, img_size, stats, in_chans), in_chans)
-    val = _create(data, root, "validation", eval_transform(img_size, stats, in_chans), in_chans)
+    val = _create(data, root, "validation", eval_transform(img_size, stats, in_chans, data.interpolation), in_chans)
     for split, ds in (("train", train), ("validation", val)):
         if not hasattr(ds, "__getitem__") or not hasattr(ds, "__len__"):
             raise ConfigError(f"data.name: {data.name!r} gives an iterable {split} split; runs need map-style datasets")

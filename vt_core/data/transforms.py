@@ -55,21 +55,29 @@ class ToMode:
         return f"ToMode({self.mode!r})"
 
 
-def eval_transform(img_size: int, stats: Stats, in_chans: int = 3) -> T.Compose:
-    """Resize the shorter side to ``img_size`` (bicubic), centre crop, to tensor, normalise."""
+def data_stats(data: DataConfig, default: Stats) -> Stats:
+    """``data.mean`` / ``data.std`` where given (a pretrained model's, to fine-tune it), else the dataset's."""
+    if not data.mean:
+        return default
+    mean, std = tuple(data.mean), tuple(data.std)
+    return (mean * 3, std * 3) if len(mean) == 1 else (mean, std)
+
+
+def eval_transform(img_size: int, stats: Stats, in_chans: int = 3, interpolation: str = "bicubic") -> T.Compose:
+    """Resize the shorter side to ``img_size``, centre crop, to tensor, normalise."""
     mean, std = channel_stats(stats, in_chans)
-    tf = create_transform(img_size, is_training=False, crop_pct=1.0, interpolation="bicubic", mean=mean, std=std)
+    tf = create_transform(img_size, is_training=False, crop_pct=1.0, interpolation=interpolation, mean=mean, std=std)
     return T.Compose([ToMode("L" if in_chans == 1 else "RGB"), *tf.transforms])
 
 
 def train_transform(data: DataConfig, img_size: int, stats: Stats, in_chans: int = 3) -> T.Compose:
     """timm's training recipe when ``data.augment``, else the evaluation transform."""
     if not data.augment:
-        return eval_transform(img_size, stats, in_chans)
+        return eval_transform(img_size, stats, in_chans, data.interpolation)
     mean, std = channel_stats(stats, in_chans)
     aa = data.auto_augment if data.auto_augment and data.auto_augment.lower() not in ("none", "off", "false") else None
-    tf = create_transform(img_size, is_training=True, auto_augment=aa, re_prob=data.reprob, interpolation="bicubic",
-                          mean=mean, std=std)
+    tf = create_transform(img_size, is_training=True, auto_augment=aa, re_prob=data.reprob,
+                          interpolation=data.interpolation, mean=mean, std=std)
     return T.Compose([ToMode("L" if in_chans == 1 else "RGB"), *tf.transforms])
 
 
@@ -118,5 +126,5 @@ def build_mixup(data: DataConfig, num_classes: int, label_smoothing: float) -> M
 
 __all__: Sequence[str] = [
     "CIFAR100_STATS", "CIFAR10_STATS", "IMAGENET_STATS", "PROBE_STATS", "ToMode", "build_mixup", "channel_stats",
-    "check_in_chans", "eval_transform", "normalise_tensors", "train_transform",
+    "check_in_chans", "data_stats", "eval_transform", "normalise_tensors", "train_transform",
 ]
