@@ -257,6 +257,7 @@ class DataConfig:
     mean: tuple[float, ...] = ()  # normalisation per channel; () = the dataset's own (ImageNet's for folders)
     std: tuple[float, ...] = ()
     interpolation: str = "bicubic"  # resizing of image files (timm's names); a pretrained model's, to fine-tune
+    val_subset: int = 0  # evaluate on this many validation images drawn with train.seed (0: all of them)
 
     def __post_init__(self) -> None:
         _check_finite(self, "data.")
@@ -270,6 +271,8 @@ class DataConfig:
         for name in ("train_size", "val_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"data.{name}: {getattr(self, name)} must be at least 1")
+        if self.val_subset < 0:
+            raise ConfigError(f"data.val_subset: {self.val_subset} must be ≥ 0 (0: every validation image)")
         if self.workers < 0:
             raise ConfigError(f"data.workers: {self.workers} must be ≥ 0")
         for name in ("mixup", "cutmix", "reprob"):

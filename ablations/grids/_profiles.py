@@ -56,3 +56,30 @@ IMAGENET = {
     "train.deterministic": False,
     "train.log_every": 200,
 }
+
+# Fine-tuning a pretrained model on a dataset folder (data/finetune: train/<class>/*, val/<class>/*):
+# a short schedule at a low learning rate with timm's layer-wise LR decay (BEiT's recipe, Bao et al.,
+# ICLR 2022; timm's optimizer factory groups parameters by the model's group_matcher), the pretrained
+# model's normalisation and resizing (timm's ImageNet ones for the Swin / ViT checkpoints).
+FINETUNE = {
+    "data.name": "imagefolder",
+    "data.root": "data/finetune",
+    "data.augment": True,
+    "data.mixup": 0.8,
+    "data.cutmix": 1.0,
+    "data.workers": 8,
+    "data.mean": [0.485, 0.456, 0.406],
+    "data.std": [0.229, 0.224, 0.225],
+    "data.interpolation": "bicubic",
+    "train.epochs": 30,
+    "train.batch_size": 256,
+    "train.opt": "adamw",
+    "train.lr": 1e-4,
+    "train.min_lr": 1e-6,
+    "train.weight_decay": 0.05,
+    "train.layer_decay": 0.9,
+    "train.warmup_epochs": 2,
+    "train.label_smoothing": 0.1,
+    "train.clip_grad": 5.0,
+    "train.deterministic": False,
+}
