@@ -289,6 +289,21 @@ def test_compare_edge_cases():
     assert R.t_interval([5.0])[0] == 5.0 and all(math.isnan(x) for x in R.t_interval([5.0])[1:])
 
 
+def test_verdict_line_reads_p_below_a_thousandth():
+    """A p-value under 0.001 is 'p < 0.001' in the verdict line; others are 'p = 0.xyz'."""
+    noise = [0.5, -0.3, 0.2, -0.4, 0.1, 0.0]
+    rows = []
+    for s in range(6):
+        base = 70.0 + 0.5 * s
+        for v, x in (("a", base), ("b", base + 10.0 + 0.1 * (s % 2)), ("c", base + noise[s])):
+            rows.append({"variant": v, "seed": s, "run_id": f"{v}{s}", "status": "done", "top1": x})
+    summary = R.summarize(pd.DataFrame(rows), "top1", "a", ["a", "b", "c"])
+    assert summary.loc["b", "p_value"] < 0.001 <= summary.loc["c", "p_value"]
+    lines = dict(zip("abc", R.verdict_lines(summary, "top1", "a"), strict=True))
+    assert "paired t-test p < 0.001 → **better**" in lines["b"] and "p = <" not in lines["b"]
+    assert f"paired t-test p = {summary.loc['c', 'p_value']:.3f} → " in lines["c"]
+
+
 def test_pareto_front():
     cost = np.array([1.0, 2.0, 3.0, 2.5, np.nan])
     acc = np.array([70.0, 75.0, 74.0, 76.0, 99.0])

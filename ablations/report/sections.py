@@ -104,15 +104,20 @@ def verdict_lines(summary: pd.DataFrame, metric: str, baseline: str) -> list[str
             lines.append(f"`{v}`: no finished runs.")
         elif math.isfinite(s["diff_low"]):
             ci = f"[{fmt_number(s['diff_low'], d, True)}, {fmt_number(s['diff_high'], d, True)}]"
-            lines.append(f"`{v}`: {diff} (95 % CI {ci}), {s['test']} t-test p = {fmt_p(s['p_value'])} → **{verdict}**.")
+            lines.append(f"`{v}`: {diff} (95 % CI {ci}), {s['test']} t-test {p_clause(s['p_value'])} → **{verdict}**.")
         elif math.isfinite(s["diff"]) and math.isfinite(s["p_value"]):
-            lines.append(f"`{v}`: {diff}, {s['test']} t-test p = {fmt_p(s['p_value'])} → **{verdict}**.")
+            lines.append(f"`{v}`: {diff}, {s['test']} t-test {p_clause(s['p_value'])} → **{verdict}**.")
         elif math.isfinite(s["diff"]):
             lines.append(f"`{v}`: {diff}; **{verdict}** (no interval or test can be given with fewer than two "
                          f"seeds on either side).")
         else:
             lines.append(f"`{v}`: **{verdict}**.")
     return lines
+
+
+def p_clause(p: float) -> str:
+    """'p = 0.012', or 'p < 0.001' below what three decimals can show."""
+    return "p < 0.001" if p < 0.001 else f"p = {fmt_p(p)}"
 
 
 def _baseline_line(v: str, s: pd.Series, d: int) -> str:
