@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -357,6 +358,23 @@ def test_report_md_and_html(report):
     page = (report / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 4
     assert "<table>" in page and "<strong>" in page and 'src="bars.png"' not in page
+
+
+def test_html_table_fits_the_page(report):
+    """The table scrolls sideways inside the page instead of widening it; verdicts and run counts wrap."""
+    page = (report / "report.html").read_text()
+    style = page.split("<style>")[1].split("</style>")[0]
+    css = {sel.strip(): body for sel, body in re.findall(r"([^{}]+)\{([^}]*)\}", style)}
+    assert "overflow-x:auto" in css[".table-wrap"] and "max-width:100%" in css[".table-wrap"]
+    assert re.search(r'<div class="table-wrap">\s*<table>.*</table>\s*</div>', page, re.S)
+    assert "white-space:normal" in css["td.wrap"] and "white-space:nowrap" in css["td"]
+    header = [c.split() for c, _ in re.findall(r'<th class="([^"]+)">([^<]*)</th>', page)]
+    names = re.findall(r'<th class="[^"]+">([^<]*)</th>', page)
+    row = re.search(r"<tr><td[^>]*>better</td>.*?</tr>", page).group(0)
+    cells = [c.split() for c in re.findall(r'<td class="([^"]+)">', row)]
+    assert cells == header  # every cell of a column is classed like its header
+    wraps = {n for n, c in zip(names, cells, strict=True) if "wrap" in c}
+    assert {"Verdict", "Runs", "pos"} <= wraps and not wraps & {"Variant", "p (test)", "95% CI", "GMACs"}
 
 
 # ---------------------------------------------------------------------------------------- CLI

@@ -72,10 +72,13 @@ _CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
 color:#222;line-height:1.45}
 h1{font-size:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}h2{font-size:1.25em;margin-top:1.6em}
-table{border-collapse:collapse;font-size:.86em;margin:1em 0;border-top:2px solid #222;border-bottom:2px solid #222}
-th{border-bottom:1px solid #222;font-weight:600}th,td{padding:.25em .6em;white-space:nowrap}td.r,th.r{text-align:right}
-td.l,th.l{text-align:left}tbody tr:nth-child(even){background:#f7f7f7}code{background:#f2f2f2;padding:0 .2em;\
-border-radius:3px}
+.table-wrap{max-width:100%;overflow-x:auto;margin:1em 0}
+table{border-collapse:collapse;font-size:.86em;border-top:2px solid #222;border-bottom:2px solid #222}
+th{border-bottom:1px solid #222;font-weight:600;vertical-align:bottom}th,td{padding:.25em .45em}
+td{white-space:nowrap;vertical-align:top}td.wrap{white-space:normal;overflow-wrap:break-word}
+th:first-child,td:first-child{position:sticky;left:0;background:inherit}
+td.r,th.r{text-align:right}td.l,th.l{text-align:left}thead tr,tbody tr{background:#fff}
+tbody tr:nth-child(even){background:#f7f7f7}code{background:#f2f2f2;padding:0 .2em;border-radius:3px}
 figure{margin:1.2em 0}figure img{max-width:100%;border:0}figcaption{font-size:.9em;color:#444;max-width:820px}
 """
 

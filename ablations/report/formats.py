@@ -60,7 +60,11 @@ def table_latex(t: Table, caption: str, label: str) -> str:
 
 
 def table_html(t: Table) -> str:
-    head = "".join(f'<th class="{a}">{html.escape(h)}</th>' for h, a in zip(t.header, t.align, strict=True))
-    body = "\n".join("<tr>" + "".join(f'<td class="{a}">{c}</td>' for c, a in zip(row, t.align, strict=True)) + "</tr>"
+    """A ``<table>`` in a horizontally scrollable ``div.table-wrap``: a table wider than the page
+    scrolls inside it instead of overflowing; cells of class ``wrap`` may break over lines."""
+    classes = [a + (" wrap" if w else "") for a, w in zip(t.align, t.wrap, strict=True)]
+    head = "".join(f'<th class="{k}">{html.escape(h)}</th>' for h, k in zip(t.header, classes, strict=True))
+    body = "\n".join("<tr>" + "".join(f'<td class="{k}">{c}</td>' for c, k in zip(row, classes, strict=True)) + "</tr>"
                      for row in _cells(t, html.escape, lambda s: f"<strong>{s}</strong>"))
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
+    return (f'<div class="table-wrap">\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n'
+            f"</table>\n</div>\n")

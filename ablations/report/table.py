@@ -2,8 +2,9 @@
 costs. The model holds every cell's text and says which part of which cell is emphasised (the
 best mean); the renderers in ``formats.py`` only say how each format emphasises.
 
-A column is a header, an alignment, a function from a row to its cell, and a function from a row
-to its fields in ``table.csv``: adding a column is one more entry in ``_columns``.
+A column is a header, an alignment, whether its text may wrap, a function from a row to its cell,
+and a function from a row to its fields in ``table.csv``: adding a column is one more entry in
+``_columns``.
 """
 
 from __future__ import annotations
@@ -42,12 +43,14 @@ class Column:
     fields: Callable[[Row], dict[str, Any]]  # its part of the row in table.csv
     cell: Callable[[Row], Cell] = lambda r: Cell("")
     align: str = "r"  # "l" | "r"
+    wrap: bool = False  # long text (axis values, run counts, verdicts) that may break over lines
 
 
 @dataclass
 class Table:
     header: list[str]
     align: list[str]  # "l" | "r" per column
+    wrap: list[bool]  # per column: its text may wrap (numbers never do)
     rows: list[list[Cell]]
     numeric: pd.DataFrame  # the CSV form
 
@@ -145,11 +148,11 @@ def _columns(agg: Aggregate, metric: str, baseline: str, costs: pd.DataFrame, pa
     cdec = _cost_decimals(costs)
     pdec = next((d for d in range(4) if all(abs(round(x, d) - x) < 1e-9 for x in (paper or {}).values())), 2)
     cols = [Column("Variant", lambda r: {"variant": r.variant}, lambda r: Cell(r.variant), "l")]
-    cols += [Column(names[a], lambda r, a=a: {a: r.axes[a]}, lambda r, a=a: Cell(_axis_text(r.axes[a])), "l")
+    cols += [Column(names[a], lambda r, a=a: {a: r.axes[a]}, lambda r, a=a: Cell(_axis_text(r.axes[a])), "l", True)
              for a in agg.axes]
     cols += [
         Column(None, lambda r: {"metric": metric}),
-        Column("Runs", lambda r: {"n": int(r.stats["n"]), "planned": _planned(r.stats)}, _runs_cell),
+        Column("Runs", lambda r: {"n": int(r.stats["n"]), "planned": _planned(r.stats)}, _runs_cell, wrap=True),
         Column(f"{SHORT.get(metric, metric_label(metric))} mean ± std", _from_stats("mean", "std"),
                lambda r: _mean_cell(r, d)),
         Column("95% CI", _from_stats("ci_low", "ci_high"), lambda r: _ci_cell(r, d)),
@@ -157,7 +160,7 @@ def _columns(agg: Aggregate, metric: str, baseline: str, costs: pd.DataFrame, pa
                lambda r: _diff_cell(r, d)),
         Column("p (test)", _from_stats("test", "p_value"), _p_cell),
         Column("Verdict", lambda r: {"verdict": r.stats["verdict"], "best": r.best}, lambda r: Cell(r.stats["verdict"]),
-               "l"),
+               "l", True),
     ]
     if paper:
         cols.append(Column("Paper", lambda r: {"paper": paper.get(r.variant, math.nan)},
@@ -194,4 +197,5 @@ def build_table(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, metr
         row = Row(v, s, costs.loc[v] if v in costs.index else pd.Series(dtype=float), axes, is_best)
         rows.append([c.cell(row) for c in shown])
         numeric.append({k: x for c in cols for k, x in c.fields(row).items()})
-    return Table([c.header for c in shown], [c.align for c in shown], rows, pd.DataFrame(numeric))
+    return Table([c.header for c in shown], [c.align for c in shown], [c.wrap for c in shown], rows,
+                 pd.DataFrame(numeric))
