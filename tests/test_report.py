@@ -347,6 +347,45 @@ def test_figures_written(report):
     assert (report / "bars.pdf").read_bytes()[:5] == b"%PDF-"
 
 
+def test_percent_axes_stop_at_100(tmp_path):
+    """Near the ceiling, intervals and ±1 std bands computed past 100 % stay as computed; the y axes stop at 100."""
+    from ablations.report import figures as F
+
+    top1 = {"base": {0: 100.0, 1: 97.0, 2: 100.0}, "better": {0: 99.9, 1: 98.5, 2: 100.0}}
+    gdir = tmp_path / "ceil"
+    gdir.mkdir()
+    entries = [{"variant": v, "seed": s, "run_id": _rid(v, s), "profile": "cpu",
+                "overrides": {"preset": "vit_cpu", "model.pos": POS[v], "train.seed": s}} for v in top1 for s in SEEDS]
+    (gdir / "grid.json").write_text(json.dumps({"grid": "ceil", "baseline": "base", "metric": "top1",
+                                                "axes": ["model.pos"], "variants": list(top1), "runs": entries}))
+    for v, per_seed in top1.items():
+        for s, x in per_seed.items():
+            (gdir / _rid(v, s)).mkdir()
+            (gdir / _rid(v, s) / "result.json").write_text(json.dumps(_result(v, s, x)))
+            (gdir / _rid(v, s) / "metrics.jsonl").write_text(_metrics(x))
+    agg = R.aggregate("ceil", tmp_path)
+    summary = R.summarize(agg.runs, "top1", "base", agg.variants)
+    costs = R.variant_costs(agg.runs, agg.variants)
+    last = agg.curves[agg.curves["epoch"] == EPOCHS].groupby("variant")["val_top1"]
+    at32 = agg.runs.groupby("variant")["top1@32"]
+    # what is drawn does go past 100: the 95 % intervals and the ±1 std bands
+    assert summary["ci_high"].max() > 100 and (last.mean() + last.std()).max() > 100
+    assert (at32.mean() + at32.std()).max() > 100
+    pal = F.palette(agg.variants, "base")
+    figs = {"bars": F.bars_figure(agg, summary, "top1", "base", {}, pal),
+            "curves": F.curves_figure(agg, agg.variants, "base", pal),
+            "cost": F.cost_figure(agg, summary, costs, "top1", "base", pal),
+            "resolution": F.resolution_figure(agg, agg.variants, "top1", "base", pal)}
+    highest = {"bars": summary["mean"].max(), "curves": last.mean().max(), "cost": summary["mean"].max(),
+               "resolution": at32.mean().max()}
+    for name, fig in figs.items():
+        axes = [ax for ax in fig.axes if "loss" not in ax.get_ylabel().lower()]  # the curves' loss panel is free
+        assert axes, name
+        for ax in axes:
+            lo, hi = ax.get_ylim()
+            assert 0 <= lo and highest[name] <= hi <= 100, (name, lo, hi)
+
+
 def test_report_md_and_html(report):
     md = (report / "report.md").read_text()
     assert "A toy grid with known numbers." in md

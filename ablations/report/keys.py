@@ -17,6 +17,8 @@ MODEL_COSTS = ("params", "macs", "gmacs")  # properties of the architecture: kep
 CURVE_KEYS = ("epoch", "step", "val_top1", "val_top5", "val_loss", "train_loss", "train_top1", "lr", "img_per_s",
               "grad_norm", "val_top1_ema", "val_loss_ema")
 _LOWER_IS_BETTER = ("loss", "err", "time", "mem", "macs", "flops", "params")
+# accuracies in percent (also as "<key>@<px>"): their axes stop at 0 and 100, their differences are in pp
+PERCENT = ("top1", "top5", "best_top1", "best_top5", "top1_ema", "val_top1", "val_top5", "train_top1", "val_top1_ema")
 LABELS = {
     "top1": "Top-1 accuracy (%)", "top5": "Top-5 accuracy (%)", "loss": "Validation loss",
     "train_loss": "Training loss", "best_top1": "Best top-1 accuracy (%)", "best_top5": "Best top-5 accuracy (%)",
@@ -42,6 +44,10 @@ def metric_label(metric: str) -> str:
     if m:
         return f"{metric_label(m.group(1))} at {m.group(2)} px"
     return metric.replace("_", " ")
+
+
+def is_percent(metric: str) -> bool:
+    return metric.partition("@")[0] in PERCENT
 
 
 def decimals(metric: str) -> int:

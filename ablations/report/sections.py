@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from .document import Block, FigureBlock, Heading, Items, Paragraph, TableBlock
-from .keys import STATUSES, cell, decimals, higher_is_better, metric_label, seed_key
+from .keys import STATUSES, cell, decimals, higher_is_better, is_percent, metric_label, seed_key
 from .load import Aggregate
 from .table import Table, fmt_number, fmt_p
 
@@ -30,7 +30,6 @@ CAPTIONS = {
     "resolution": "{metric} when evaluated at other input resolutions (mean over seeds, ±1 std band); the dotted "
                   "line marks the training resolution.",
 }
-_PERCENT_POINTS = ("top1", "top5", "best_top1", "best_top5", "top1_ema")  # differences of these are in pp
 
 
 @dataclass
@@ -91,7 +90,7 @@ def _results(c: Content) -> list[Block]:
 def verdict_lines(summary: pd.DataFrame, metric: str, baseline: str) -> list[str]:
     """One sentence per variant: its difference to the baseline, the interval, the test and the verdict."""
     d = decimals(metric)
-    unit = " pp" if metric in _PERCENT_POINTS or metric.startswith(("top1@", "top5@")) else ""
+    unit = " pp" if is_percent(metric) else ""
     lines = []
     for v, s in summary.iterrows():
         verdict = s["verdict"]

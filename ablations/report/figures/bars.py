@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..keys import STATUSES, metric_label
+from ..keys import STATUSES, is_percent, metric_label
 from ..load import Aggregate
 from .style import new_figure, tick_labels
 
@@ -26,7 +26,9 @@ def bars_figure(agg: Aggregate, summary: pd.DataFrame, metric: str, baseline: st
     bottom, top, span, vmax = _value_range(summary, done, metric, paper)
     has_ci = _draw_bars(ax, summary, done, metric, pal, bottom)
     handles = _references(ax, summary, baseline, paper, has_ci)
-    top = _seed_counts(ax, summary, paper, bottom, top, span, vmax)
+    if is_percent(metric):  # an interval past 100 % stays as computed, cut at the axis
+        top = min(top, 100.0)
+    top = _seed_counts(ax, summary, paper, bottom, top, span, vmax, is_percent(metric))
     ax.set_ylim(bottom, top)
     ax.set_xlim(-0.6, len(variants) - 0.4)
     tick_labels(ax, variants)
@@ -76,7 +78,7 @@ def _draw_bars(ax: Any, summary: pd.DataFrame, done: pd.DataFrame, metric: str, 
     if len(done):
         sns.stripplot(data=done.assign(variant=done["variant"].astype(str)), x="variant", y=metric, order=variants,
                       ax=ax, color="white", edgecolor="black", linewidth=0.6, size=3.6, jitter=0.14, zorder=5,
-                      native_scale=False, legend=False)
+                      native_scale=False, legend=False, clip_on=False)  # a seed at 100 % on a capped axis: whole
     return bool(ok.any())
 
 
@@ -99,12 +101,12 @@ def _references(ax: Any, summary: pd.DataFrame, baseline: str, paper: dict[str, 
 
 
 def _seed_counts(ax: Any, summary: pd.DataFrame, paper: dict[str, float], bottom: float, top: float, span: float,
-                 vmax: float) -> float:
+                 vmax: float, percent: bool) -> float:
     """Say where a variant has no finished run (its states) or one seed; returns the axis top."""
     counts = summary["n"].astype(int)
     all_single = bool((counts[counts > 0] == 1).all()) and (counts > 0).any()
     if all_single:
-        top = vmax + 0.2 * span
+        top = min(vmax + 0.2 * span, 100.0) if percent else vmax + 0.2 * span
     means = summary["mean"].to_numpy(float)
     for i, v in enumerate(summary.index):
         n = int(summary.loc[v, "n"])
@@ -114,7 +116,10 @@ def _seed_counts(ax: Any, summary: pd.DataFrame, paper: dict[str, float], bottom
                     fontsize=6.5, color="0.3")
         elif n == 1 and not all_single:
             y = max(means[i], paper.get(v, -math.inf)) + 0.035 * (top - bottom)
-            ax.text(i, y, "n=1", ha="center", va="bottom", fontsize=6.5, color="0.3")
+            if y < top:
+                ax.text(i, y, "n=1", ha="center", va="bottom", fontsize=6.5, color="0.3")
+            else:  # no room above the bar (a capped axis): inside it
+                ax.text(i, means[i] - 0.035 * (top - bottom), "n=1", ha="center", va="top", fontsize=6.5, color="0.3")
     if all_single:
         ax.text(0.99, 0.98, "one seed per variant: no intervals", transform=ax.transAxes, ha="right", va="top",
                 fontsize=6.5, color="0.3")

@@ -12,7 +12,7 @@ import pandas as pd
 from ..keys import LABELS, MODEL_COSTS, higher_is_better, metric_label
 from ..load import Aggregate
 from ..stats import pareto_front
-from .style import merged_variants, new_figure
+from .style import cap_percent, merged_variants, new_figure
 
 PANELS = (("gmacs", True), ("train_img_per_s", False), ("peak_mem_mb", True))  # (cost, lower is better)
 
@@ -36,6 +36,7 @@ def cost_figure(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, metr
         xs = costs.loc[summary.index, key].to_numpy(float)
         _panel(ax, agg.runs, summary, xs, key, lower, higher_is_better(metric), pal)
         ax.set_ylabel(metric_label(metric) if ax is axes[0] else "")
+        cap_percent(ax, metric)
         sns.despine(ax=ax)
         placed.append((ax, xs))
     fig.subplots_adjust(wspace=0.32)

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from ..load import Aggregate
-from .style import line_data, merged_variants, new_figure
+from .style import cap_percent, line_data, merged_variants, new_figure
 
 PANELS = {"val_top1": "Validation top-1 accuracy (%)", "train_loss": "Training loss"}
 
@@ -29,6 +29,7 @@ def curves_figure(agg: Aggregate, variants: list[str], baseline: str, pal: dict[
                      markeredgewidth=0, ax=ax, legend=ax is axes[0], estimator="mean")
         ax.set_xlabel("Epoch")
         ax.set_ylabel(PANELS[key])
+        cap_percent(ax, key)
         ax.grid(True, axis="both", color="0.92", lw=0.5)
         ax.xaxis.get_major_locator().set_params(integer=True)
         sns.despine(ax=ax)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..keys import metric_label
 from ..load import Aggregate, preset_value
-from .style import line_data, merged_variants, new_figure
+from .style import cap_percent, line_data, merged_variants, new_figure
 
 
 def has_resolutions(agg: Aggregate) -> bool:
@@ -36,6 +36,7 @@ def resolution_figure(agg: Aggregate, variants: list[str], metric: str, baseline
     ax.set_xticks(sorted(long["size"].unique()))
     ax.set_xlabel("Evaluation resolution (px)")
     ax.set_ylabel(metric_label(base_metric))
+    cap_percent(ax, base_metric)
     ax.grid(True, axis="both", color="0.92", lw=0.5)
     ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     sns.despine(ax=ax)

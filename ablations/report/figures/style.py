@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..keys import is_percent
+
 
 def rc() -> dict[str, Any]:
     import seaborn as sns
@@ -55,6 +57,14 @@ def save(fig: Any, out: Path, stem: str) -> list[Path]:
         fig.savefig(p, **kw)
         paths.append(p)
     return paths
+
+
+def cap_percent(ax: Any, metric: str) -> None:
+    """A percentage's y axis stops at 0 and 100. Bands and intervals computed past them (a
+    t-interval is symmetric, a ±1 std band too) stay as computed and are cut at the axis."""
+    if is_percent(metric):
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(max(lo, 0.0), min(hi, 100.0))
 
 
 def tick_labels(ax: Any, names: list[str]) -> None:
