@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -384,6 +385,33 @@ def test_percent_axes_stop_at_100(tmp_path):
         for ax in axes:
             lo, hi = ax.get_ylim()
             assert 0 <= lo and highest[name] <= hi <= 100, (name, lo, hi)
+
+
+GPU = "NVIDIA H100 80GB HBM3"
+
+
+@pytest.mark.parametrize("devices, header, axis", [
+    (["cpu (2 cores)"], "Peak RSS (MiB)", "Peak RSS (MiB)"),
+    ([GPU], "Peak mem. (MiB)", "Peak memory (MiB)"),
+    (["cpu (AMD EPYC 7B13, 2 cores)", GPU], "Peak mem. / RSS (MiB)", "Peak GPU memory / CPU RSS (MiB)"),
+])
+def test_peak_memory_says_what_was_measured(agg, summary, devices, header, axis):
+    """On the CPU peak_mem_mb is the process's peak RSS, on a GPU the CUDA memory: the labels follow env.device."""
+    from ablations.report import figures as F
+
+    runs = agg.runs.assign(device=[devices[i % len(devices)] for i in range(len(agg.runs))])
+    mixed = dataclasses.replace(agg, runs=runs)
+    costs = R.variant_costs(runs, agg.variants)
+    table = R.build_table(mixed, summary, costs, "top1", "base", None)
+    assert table.header[-1] == header and "peak_mem_mb" in table.numeric.columns
+    fig = F.cost_figure(mixed, summary, costs, "top1", "base", F.palette(agg.variants, "base"))
+    assert fig.axes[-1].get_xlabel() == axis
+
+
+def test_report_says_peak_rss_on_the_cpu(report):
+    md = (report / "report.md").read_text()
+    assert "Peak RSS (MiB)" in (report / "table.md").read_text() and "Peak mem." not in md
+    assert "peak resident set size" in md and "CUDA memory" not in md
 
 
 def test_report_md_and_html(report):

@@ -50,6 +50,27 @@ def is_percent(metric: str) -> bool:
     return metric.partition("@")[0] in PERCENT
 
 
+def device_kind(device: Any) -> str | None:
+    """'cpu' or 'gpu' from a run's ``env.device``: "cpu (<model>, <n> cores)" or the GPU's name."""
+    if not isinstance(device, str) or not device.strip():
+        return None
+    return "cpu" if device.strip().lower().startswith("cpu") else "gpu"
+
+
+# what ``peak_mem_mb`` measured, by the devices of the runs: torch.cuda.max_memory_allocated on a GPU,
+# the process's peak resident set size (ru_maxrss, the interpreter and libraries included) on the CPU
+_PEAK_MEMORY = {  # kinds → (table header, axis label)
+    frozenset({"cpu"}): ("Peak RSS (MiB)", "Peak RSS (MiB)"),
+    frozenset({"gpu"}): ("Peak mem. (MiB)", "Peak memory (MiB)"),
+    frozenset({"cpu", "gpu"}): ("Peak mem. / RSS (MiB)", "Peak GPU memory / CPU RSS (MiB)"),
+}
+
+
+def peak_memory_labels(kinds: set[str]) -> tuple[str, str]:
+    """(table header, axis label) of peak memory measured on these kinds of device."""
+    return _PEAK_MEMORY.get(frozenset(kinds), ("Peak mem. (MiB)", "Peak memory (MiB)"))
+
+
 def decimals(metric: str) -> int:
     return 4 if "loss" in metric else 2
 

@@ -16,6 +16,7 @@ import pandas as pd
 from .document import Block, FigureBlock, Heading, Items, Paragraph, TableBlock
 from .keys import STATUSES, cell, decimals, higher_is_better, is_percent, metric_label, seed_key
 from .load import Aggregate
+from .stats import memory_kinds
 from .table import Table, fmt_number, fmt_p
 
 LIST_MAX = 60  # runs / problems listed one by one in report.md; the rest are counted
@@ -84,7 +85,16 @@ def _results(c: Content) -> list[Block]:
         f"same seeds and Welch's t-test otherwise (α = {c.alpha:g}, two-sided, not corrected for "
         f"multiple comparisons). A variant with one seed gets no interval. Costs are medians over the "
         f"variant's finished runs (params and GMACs of the model; throughput and peak memory as "
-        f"measured while training)." + (" **Paper**: the published number." if c.paper else ""))]
+        f"measured while training)." + _memory_note(memory_kinds(c.agg.runs))
+        + (" **Paper**: the published number." if c.paper else ""))]
+
+
+def _memory_note(kinds: set[str]) -> str:
+    """What peak memory means on the devices the runs were measured on."""
+    notes = {"gpu": " Peak memory on a GPU: the most CUDA memory PyTorch allocated.",
+             "cpu": " Peak RSS on the CPU: the training process's peak resident set size, the Python "
+                    "interpreter and the libraries included, not the model's memory alone."}
+    return "".join(notes[k] for k in ("gpu", "cpu") if k in kinds)
 
 
 def verdict_lines(summary: pd.DataFrame, metric: str, baseline: str) -> list[str]:

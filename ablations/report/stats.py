@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtr, stdtrit
 
-from .keys import ALPHA, CONFIDENCE, MODEL_COSTS, STATUSES, higher_is_better, seed_key
+from .keys import ALPHA, CONFIDENCE, MODEL_COSTS, STATUSES, device_kind, higher_is_better, seed_key
 
 # every key ``compare`` returns but the verdict, unset: the row of a variant that is not compared
 NO_COMPARISON: dict[str, Any] = {"diff": math.nan, "diff_low": math.nan, "diff_high": math.nan, "test": "",
@@ -152,6 +152,14 @@ def variant_costs(runs: pd.DataFrame, variants: list[str]) -> pd.DataFrame:
             med = med.combine_first(runs.groupby("variant", observed=True, sort=False)[col].median())
         out[name] = med.reindex(variants).astype(float) / (1e6 if col == "params" else 1.0)
     return out
+
+
+def memory_kinds(runs: pd.DataFrame) -> set[str]:
+    """The kinds of device ('cpu', 'gpu') the peak memory of the done runs was measured on."""
+    if "device" not in runs.columns or "peak_mem_mb" not in runs.columns:
+        return set()
+    measured = runs[(runs["status"] == "done") & runs["peak_mem_mb"].notna()]
+    return {k for k in map(device_kind, measured["device"]) if k}
 
 
 def pareto_front(cost: np.ndarray, value: np.ndarray, *, cost_lower_better: bool = True,

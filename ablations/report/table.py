@@ -15,9 +15,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .keys import SHORT, STATUSES, decimals, higher_is_better, metric_label
+from .keys import SHORT, STATUSES, decimals, higher_is_better, metric_label, peak_memory_labels
 from .load import Aggregate
-from .stats import COST_COLUMNS
+from .stats import COST_COLUMNS, memory_kinds
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def _columns(agg: Aggregate, metric: str, baseline: str, costs: pd.DataFrame, pa
         cols.append(Column("Paper", lambda r: {"paper": paper.get(r.variant, math.nan)},
                            lambda r: Cell(fmt_number(paper[r.variant], pdec) if r.variant in paper else "")))
     cost_headers = {"params_m": "Params (M)", "gmacs": "GMACs", "train_img_per_s": "Train img/s",
-                    "peak_mem_mb": "Peak mem. (MiB)"}
+                    "peak_mem_mb": peak_memory_labels(memory_kinds(agg.runs))[0]}
     cols += [Column(h, lambda r, k=k: {k: r.costs.get(k, math.nan)},
                     lambda r, k=k: Cell(_fmt_cost(_cost(r, k), cdec[k]))) for k, h in cost_headers.items()]
     cols.append(Column(None, lambda r: {f"n_{st}": int(r.stats[f"n_{st}"]) for st in STATUSES}))

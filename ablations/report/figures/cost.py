@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..keys import LABELS, MODEL_COSTS, higher_is_better, metric_label
+from ..keys import LABELS, MODEL_COSTS, higher_is_better, metric_label, peak_memory_labels
 from ..load import Aggregate
-from ..stats import pareto_front
+from ..stats import memory_kinds, pareto_front
 from .style import cap_percent, merged_variants, new_figure
 
 PANELS = (("gmacs", True), ("train_img_per_s", False), ("peak_mem_mb", True))  # (cost, lower is better)
@@ -74,7 +74,7 @@ def _panel(ax: Any, runs: pd.DataFrame, summary: pd.DataFrame, xs: np.ndarray, k
         lo_, hi_ = float(finite.min()), float(finite.max())
         pad = 0.12 * (hi_ - lo_) if hi_ > lo_ else 0.05 * max(abs(hi_), 1e-9)
         ax.set_xlim(lo_ - pad, hi_ + 2.5 * pad)
-    ax.set_xlabel(LABELS[key])
+    ax.set_xlabel(peak_memory_labels(memory_kinds(runs))[1] if key == "peak_mem_mb" else LABELS[key])
     ax.grid(True, axis="both", color="0.92", lw=0.5)
 
 
