@@ -131,10 +131,6 @@ def _p_cell(r: Row) -> Cell:
     return Cell(f"{fmt_p(p)} ({r.stats['test']})" if math.isfinite(p) else "")
 
 
-def _cost(r: Row, k: str) -> float:
-    return float(r.costs.get(k, math.nan))
-
-
 def _from_stats(*keys: str, **renamed: str) -> Callable[[Row], dict[str, Any]]:
     """CSV fields taken from the variant's summary row: ``keys`` as they are, ``renamed`` as name=key."""
     pairs = [(k, k) for k in keys] + list(renamed.items())
@@ -146,10 +142,10 @@ def _columns(agg: Aggregate, metric: str, baseline: str, costs: pd.DataFrame, pa
     d = decimals(metric)
     names = _axis_names(agg.axes)
     cdec = _cost_decimals(costs)
-    pdec = next((d for d in range(4) if all(abs(round(x, d) - x) < 1e-9 for x in (paper or {}).values())), 2)
-    cols = [Column("Variant", lambda r: {"variant": r.variant}, lambda r: Cell(r.variant), "l")]
-    cols += [Column(names[a], lambda r, a=a: {a: r.axes[a]}, lambda r, a=a: Cell(_axis_text(r.axes[a])), "l", True)
-             for a in agg.axes]
+    pdec = next((k for k in range(4) if all(abs(round(x, k) - x) < 1e-9 for x in (paper or {}).values())), 2)
+    cols = [Column("Variant", lambda r: {"variant": r.variant}, lambda r: Cell(r.variant), align="l")]
+    cols += [Column(names[a], lambda r, a=a: {a: r.axes[a]}, lambda r, a=a: Cell(_axis_text(r.axes[a])), align="l",
+                    wrap=True) for a in agg.axes]
     cols += [
         Column(None, lambda r: {"metric": metric}),
         Column("Runs", lambda r: {"n": int(r.stats["n"]), "planned": _planned(r.stats)}, _runs_cell, wrap=True),
@@ -160,7 +156,7 @@ def _columns(agg: Aggregate, metric: str, baseline: str, costs: pd.DataFrame, pa
                lambda r: _diff_cell(r, d)),
         Column("p (test)", _from_stats("test", "p_value"), _p_cell),
         Column("Verdict", lambda r: {"verdict": r.stats["verdict"], "best": r.best}, lambda r: Cell(r.stats["verdict"]),
-               "l", True),
+               align="l", wrap=True),
     ]
     if paper:
         cols.append(Column("Paper", lambda r: {"paper": paper.get(r.variant, math.nan)},
@@ -168,7 +164,8 @@ def _columns(agg: Aggregate, metric: str, baseline: str, costs: pd.DataFrame, pa
     cost_headers = {"params_m": "Params (M)", "gmacs": "GMACs", "train_img_per_s": "Train img/s",
                     "peak_mem_mb": peak_memory_labels(memory_kinds(agg.runs))[0]}
     cols += [Column(h, lambda r, k=k: {k: r.costs.get(k, math.nan)},
-                    lambda r, k=k: Cell(_fmt_cost(_cost(r, k), cdec[k]))) for k, h in cost_headers.items()]
+                    lambda r, k=k: Cell(_fmt_cost(float(r.costs.get(k, math.nan)), cdec[k])))
+             for k, h in cost_headers.items()]
     cols.append(Column(None, lambda r: {f"n_{st}": int(r.stats[f"n_{st}"]) for st in STATUSES}))
     return cols
 
