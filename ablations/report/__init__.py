@@ -22,7 +22,7 @@ The modules, in the order the data flows:
     selection   which entries of grid.json count: one setting, one run per (variant, seed)
     readers     one run folder: result.json, metrics.jsonl, error.txt
     load        load_index, aggregate → Aggregate (the tidy runs table and the long curves table)
-    stats       t_interval, compare, summarize, variant_costs, pareto_front
+    stats       t_interval, describe, compare, summarize, variant_costs, memory_kinds, pareto_front
     table       the table model (its columns, cells and which cell is emphasised)
     formats     the table as CSV, Markdown, LaTeX and HTML
     figures/    bars, curves, cost, resolution and their shared style
