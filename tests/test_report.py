@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -289,6 +291,21 @@ def test_compare_edge_cases():
     assert R.t_interval([5.0])[0] == 5.0 and all(math.isnan(x) for x in R.t_interval([5.0])[1:])
 
 
+def test_verdict_line_reads_p_below_a_thousandth():
+    """A p-value under 0.001 is 'p < 0.001' in the verdict line; others are 'p = 0.xyz'."""
+    noise = [0.5, -0.3, 0.2, -0.4, 0.1, 0.0]
+    rows = []
+    for s in range(6):
+        base = 70.0 + 0.5 * s
+        for v, x in (("a", base), ("b", base + 10.0 + 0.1 * (s % 2)), ("c", base + noise[s])):
+            rows.append({"variant": v, "seed": s, "run_id": f"{v}{s}", "status": "done", "top1": x})
+    summary = R.summarize(pd.DataFrame(rows), "top1", "a", ["a", "b", "c"])
+    assert summary.loc["b", "p_value"] < 0.001 <= summary.loc["c", "p_value"]
+    lines = dict(zip("abc", R.verdict_lines(summary, "top1", "a"), strict=True))
+    assert "paired t-test p < 0.001 → **better**" in lines["b"] and "p = <" not in lines["b"]
+    assert f"paired t-test p = {summary.loc['c', 'p_value']:.3f} → " in lines["c"]
+
+
 def test_pareto_front():
     cost = np.array([1.0, 2.0, 3.0, 2.5, np.nan])
     acc = np.array([70.0, 75.0, 74.0, 76.0, 99.0])
@@ -331,6 +348,72 @@ def test_figures_written(report):
     assert (report / "bars.pdf").read_bytes()[:5] == b"%PDF-"
 
 
+def test_percent_axes_stop_at_100(tmp_path):
+    """Near the ceiling, intervals and ±1 std bands computed past 100 % stay as computed; the y axes stop at 100."""
+    from ablations.report import figures as F
+
+    top1 = {"base": {0: 100.0, 1: 97.0, 2: 100.0}, "better": {0: 99.9, 1: 98.5, 2: 100.0}}
+    gdir = tmp_path / "ceil"
+    gdir.mkdir()
+    entries = [{"variant": v, "seed": s, "run_id": _rid(v, s), "profile": "cpu",
+                "overrides": {"preset": "vit_cpu", "model.pos": POS[v], "train.seed": s}} for v in top1 for s in SEEDS]
+    (gdir / "grid.json").write_text(json.dumps({"grid": "ceil", "baseline": "base", "metric": "top1",
+                                                "axes": ["model.pos"], "variants": list(top1), "runs": entries}))
+    for v, per_seed in top1.items():
+        for s, x in per_seed.items():
+            (gdir / _rid(v, s)).mkdir()
+            (gdir / _rid(v, s) / "result.json").write_text(json.dumps(_result(v, s, x)))
+            (gdir / _rid(v, s) / "metrics.jsonl").write_text(_metrics(x))
+    agg = R.aggregate("ceil", tmp_path)
+    summary = R.summarize(agg.runs, "top1", "base", agg.variants)
+    costs = R.variant_costs(agg.runs, agg.variants)
+    last = agg.curves[agg.curves["epoch"] == EPOCHS].groupby("variant")["val_top1"]
+    at32 = agg.runs.groupby("variant")["top1@32"]
+    # what is drawn does go past 100: the 95 % intervals and the ±1 std bands
+    assert summary["ci_high"].max() > 100 and (last.mean() + last.std()).max() > 100
+    assert (at32.mean() + at32.std()).max() > 100
+    pal = F.palette(agg.variants, "base")
+    figs = {"bars": F.bars_figure(agg, summary, "top1", "base", {}, pal),
+            "curves": F.curves_figure(agg, agg.variants, "base", pal),
+            "cost": F.cost_figure(agg, summary, costs, "top1", "base", pal),
+            "resolution": F.resolution_figure(agg, agg.variants, "top1", "base", pal)}
+    highest = {"bars": summary["mean"].max(), "curves": last.mean().max(), "cost": summary["mean"].max(),
+               "resolution": at32.mean().max()}
+    for name, fig in figs.items():
+        axes = [ax for ax in fig.axes if "loss" not in ax.get_ylabel().lower()]  # the curves' loss panel is free
+        assert axes, name
+        for ax in axes:
+            lo, hi = ax.get_ylim()
+            assert 0 <= lo and highest[name] <= hi <= 100, (name, lo, hi)
+
+
+GPU = "NVIDIA H100 80GB HBM3"
+
+
+@pytest.mark.parametrize("devices, header, axis", [
+    (["cpu (2 cores)"], "Peak RSS (MiB)", "Peak RSS (MiB)"),
+    ([GPU], "Peak mem. (MiB)", "Peak memory (MiB)"),
+    (["cpu (AMD EPYC 7B13, 2 cores)", GPU], "Peak mem. / RSS (MiB)", "Peak GPU memory / CPU RSS (MiB)"),
+])
+def test_peak_memory_says_what_was_measured(agg, summary, devices, header, axis):
+    """On the CPU peak_mem_mb is the process's peak RSS, on a GPU the CUDA memory: the labels follow env.device."""
+    from ablations.report import figures as F
+
+    runs = agg.runs.assign(device=[devices[i % len(devices)] for i in range(len(agg.runs))])
+    mixed = dataclasses.replace(agg, runs=runs)
+    costs = R.variant_costs(runs, agg.variants)
+    table = R.build_table(mixed, summary, costs, "top1", "base", None)
+    assert table.header[-1] == header and "peak_mem_mb" in table.numeric.columns
+    fig = F.cost_figure(mixed, summary, costs, "top1", "base", F.palette(agg.variants, "base"))
+    assert fig.axes[-1].get_xlabel() == axis
+
+
+def test_report_says_peak_rss_on_the_cpu(report):
+    md = (report / "report.md").read_text()
+    assert "Peak RSS (MiB)" in (report / "table.md").read_text() and "Peak mem." not in md
+    assert "peak resident set size" in md and "CUDA memory" not in md
+
+
 def test_report_md_and_html(report):
     md = (report / "report.md").read_text()
     assert "A toy grid with known numbers." in md
@@ -342,6 +425,23 @@ def test_report_md_and_html(report):
     page = (report / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 4
     assert "<table>" in page and "<strong>" in page and 'src="bars.png"' not in page
+
+
+def test_html_table_fits_the_page(report):
+    """The table scrolls sideways inside the page instead of widening it; verdicts and run counts wrap."""
+    page = (report / "report.html").read_text()
+    style = page.split("<style>")[1].split("</style>")[0]
+    css = {sel.strip(): body for sel, body in re.findall(r"([^{}]+)\{([^}]*)\}", style)}
+    assert "overflow-x:auto" in css[".table-wrap"] and "max-width:100%" in css[".table-wrap"]
+    assert re.search(r'<div class="table-wrap">\s*<table>.*</table>\s*</div>', page, re.S)
+    assert "white-space:normal" in css["td.wrap"] and "white-space:nowrap" in css["td"]
+    header = [c.split() for c, _ in re.findall(r'<th class="([^"]+)">([^<]*)</th>', page)]
+    names = re.findall(r'<th class="[^"]+">([^<]*)</th>', page)
+    row = re.search(r"<tr><td[^>]*>better</td>.*?</tr>", page).group(0)
+    cells = [c.split() for c in re.findall(r'<td class="([^"]+)">', row)]
+    assert cells == header  # every cell of a column is classed like its header
+    wraps = {n for n, c in zip(names, cells, strict=True) if "wrap" in c}
+    assert {"Verdict", "Runs", "pos"} <= wraps and not wraps & {"Variant", "p (test)", "95% CI", "GMACs"}
 
 
 # ---------------------------------------------------------------------------------------- CLI

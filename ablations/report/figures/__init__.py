@@ -1,0 +1,61 @@
+"""The report's figures, drawn with seaborn on matplotlib's Agg canvas and saved as PNG and PDF:
+``bars`` (the metric per variant), ``curves`` (learning curves), ``cost`` (the metric against cost,
+with the Pareto front) and ``resolution`` (the metric against the evaluation size)."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from ..load import Aggregate
+from .bars import bars_figure
+from .cost import cost_figure, has_costs
+from .curves import curves_figure
+from .resolution import has_resolutions, resolution_figure
+from .style import merged_variants, palette, rc, save
+
+FIGURES = ("bars", "curves", "cost", "resolution")
+__all__ = ["FIGURES", "bars_figure", "cost_figure", "curves_figure", "draw_figures", "merged_variants", "palette",
+           "resolution_figure"]
+
+
+def draw_figures(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, metric: str, baseline: str,
+                 paper: dict[str, float], out: Path, name: str) -> tuple[list[tuple[str, Path]], list[str]]:
+    """Draw the figures the runs allow into ``out`` (removing stale ones of an earlier report).
+
+    Returns (stem, PNG path) per figure and one problem per figure that could not be drawn: a
+    figure must not cost the tables.
+    """
+    import matplotlib
+
+    variants = agg.variants
+    pal = palette(variants, baseline)
+    have_metric = metric in agg.runs.columns and agg.runs.loc[agg.runs["status"] == "done", metric].notna().any()
+    jobs: list[tuple[str, Callable[[], Any]]] = []
+    if have_metric:
+        jobs.append(("bars", lambda: bars_figure(agg, summary, metric, baseline, paper, pal)))
+    if len(agg.curves) and (agg.curves["status"] == "done").any():
+        jobs.append(("curves", lambda: curves_figure(agg, variants, baseline, pal)))
+    if have_metric and has_costs(costs):
+        jobs.append(("cost", lambda: cost_figure(agg, summary, costs, metric, baseline, pal)))
+    if has_resolutions(agg):
+        jobs.append(("resolution", lambda: resolution_figure(agg, variants, metric, baseline, pal)))
+    for stem in FIGURES:  # no stale figures from an earlier report
+        if stem not in [j[0] for j in jobs]:
+            for ext in ("png", "pdf"):
+                (out / f"{stem}.{ext}").unlink(missing_ok=True)
+    figures: list[tuple[str, Path]] = []
+    problems: list[str] = []
+    with matplotlib.rc_context(rc()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for stem, draw in jobs:
+            try:
+                figures.append((stem, save(draw(), out, stem)[0]))
+            except Exception as e:
+                problems.append(f"figure {stem} could not be drawn: {type(e).__name__}: {e}")
+                print(f"report {name}: figure {stem} failed: {type(e).__name__}: {e}", file=sys.stderr)
+    return figures, problems

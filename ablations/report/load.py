@@ -1,0 +1,190 @@
+"""From a grid's run folders to frames: ``load_index`` reads ``runs/<grid>/grid.json``; ``aggregate``
+reads the runs of one setting into the tidy runs table (one row per variant × seed) and the long
+curves table (one row per variant × seed × epoch)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .keys import COSTS, METRICS, MODEL_COSTS, STATUSES, cell
+from .readers import CurveId, RunRead, curves_frame, last_line, number, read_curve, read_run
+from .selection import Entry, ReportError, axes_of, choose_setting, current_variants, one_run_per_seed, valid_entries
+
+_SKIPPED_KEYS = ("world_size", "diverged_at", "run_id")  # numeric keys of result.json that are not measurements
+
+
+@dataclass
+class Aggregate:
+    """Everything the report reads: the grid's index, the tidy runs table and the curves."""
+
+    grid: dict[str, Any]
+    runs: pd.DataFrame  # one row per (variant, seed) of the selected setting
+    curves: pd.DataFrame  # long: one row per (variant, seed, epoch)
+    variants: list[str]
+    axes: list[str]
+    profile: str | None
+    setting: dict[str, Any]  # overrides shared by the reported runs (preset, BASE, profile, --set)
+    problems: list[str] = field(default_factory=list)  # corrupt results, malformed entries (by path)
+    excluded: list[str] = field(default_factory=list)  # runs of other settings, superseded entries
+
+
+def load_index(grid_name: str, runs_dir: str | Path = "runs") -> dict[str, Any]:
+    path = Path(runs_dir) / grid_name / "grid.json"
+    try:
+        index = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ReportError(f"{path}: no such file (launch the grid first: "
+                          f"python ablations/launch.py --grid {grid_name})") from None
+    except (OSError, ValueError) as e:
+        raise ReportError(f"{path}: cannot be read as JSON ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    if not isinstance(index, dict) or not isinstance(index.get("runs"), list):
+        raise ReportError(f"{path}: not a grid index (no 'runs' list)")
+    return index
+
+
+_DEFAULTS: dict[tuple[str, str], Any] = {}
+
+
+def preset_value(preset: Any, key: str) -> Any:
+    """The value of a dotted key in the preset's RunConfig (for axes a variant does not set)."""
+    k = (str(preset), key)
+    if k not in _DEFAULTS:
+        try:
+            from vt_core.config import RunConfig
+            from vt_core.presets import get_preset
+
+            obj: Any = RunConfig(model=get_preset(str(preset))) if preset else RunConfig()
+            for part in key.split("."):
+                obj = getattr(obj, part)
+            _DEFAULTS[k] = obj
+        except Exception:  # an unknown preset or key (an old grid.json): leave the cell empty
+            _DEFAULTS[k] = None
+    return _DEFAULTS[k]
+
+
+def aggregate(grid_name: str, runs_dir: str | Path = "runs", *, profile: str | None = None,
+              index: dict[str, Any] | None = None, curves: bool = True) -> Aggregate:
+    """Read a grid's runs into one tidy DataFrame (and the curves into a long one).
+
+    Only one setting is reported: the runs of one profile with the same shared overrides (a
+    relaunch with ``--set`` or another profile makes new run ids beside the old ones). Without
+    ``profile`` the setting whose run folders changed last is taken; the others are listed in
+    ``excluded``.
+    """
+    gdir = Path(runs_dir) / grid_name
+    index = index if index is not None else load_index(grid_name, runs_dir)
+    problems: list[str] = []
+    excluded: list[str] = []
+    variants, entries = current_variants(index, valid_entries(index, gdir, problems), excluded)
+    axes = axes_of(index, entries)
+    chosen, selected = choose_setting(entries, axes, profile, gdir, excluded)
+    reads = _read_each_run_once(selected, str(gdir), problems)
+    keep = one_run_per_seed(selected, {rid: r[0] for rid, r in reads.items()}, variants, gdir, excluded)
+    table = _RunsTable(grid=index.get("grid", grid_name), axes=axes, gdir=gdir)
+    curve_recs: list[dict[str, Any]] = []
+    curve_ids: list[CurveId] = []
+    curve_cache: dict[str, list[dict[str, Any]]] = {}
+    for e in keep:
+        rid = e["run_id"]
+        state = reads[rid][0]
+        table.add(e, reads[rid])
+        if curves and state in ("done", "diverged", "running", "interrupted"):
+            if rid not in curve_cache:
+                curve_cache[rid] = read_curve(f"{gdir}/{rid}/metrics.jsonl")
+            if curve_cache[rid]:
+                curve_recs.extend(curve_cache[rid])
+                curve_ids.append((e["variant"], e["seed"], rid, state, len(curve_cache[rid])))
+    return Aggregate(grid=index, runs=table.frame(), curves=curves_frame(curve_recs, curve_ids), variants=variants,
+                     axes=axes, profile=None if chosen[0] == "None" else chosen[0], setting=json.loads(chosen[1]),
+                     problems=problems, excluded=excluded)
+
+
+def _read_each_run_once(selected: list[Entry], gdir: str, problems: list[str]) -> dict[str, RunRead]:
+    """Each distinct run folder read once: variants with identical configs share a run id."""
+    reads: dict[str, RunRead] = {}
+    for e in selected:
+        rid = e["run_id"]
+        if rid not in reads:
+            reads[rid] = read_run(f"{gdir}/{rid}")
+            if reads[rid][2]:
+                problems.append(reads[rid][2])
+    return reads
+
+
+@dataclass
+class _RunsTable:
+    """The tidy runs table, one row per kept entry; the extra numeric keys of result.json and the
+    ``<metric>@<px>`` columns of ``eval_sizes`` become columns in the order they first appear."""
+
+    grid: Any
+    axes: list[str]
+    gdir: Path
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, None] = field(default_factory=dict)  # ordered sets
+    evals: dict[str, None] = field(default_factory=dict)
+
+    def add(self, e: Entry, read: RunRead) -> None:
+        state, result, _ = read
+        rid, ov = e["run_id"], e.get("overrides") or {}
+        row: dict[str, Any] = {"grid": self.grid, "profile": e.get("profile"), "variant": e["variant"],
+                               "seed": e["seed"], "run_id": rid, "status": state}
+        for a in self.axes:
+            row[a] = cell(ov[a] if a in ov else preset_value(ov.get("preset"), a))
+        note = ""
+        if result is not None:
+            self._numbers(row, result, measured=state == "done")
+            if state == "diverged":
+                at = result.get("diverged_at")
+                note = f"diverged at {at}" if at is not None else "diverged"
+            env = result.get("env") if isinstance(result.get("env"), dict) else {}
+            row["commit"] = env.get("git_commit")
+            row["device"] = env.get("device")
+        elif state == "failed":
+            note = last_line(self.gdir / rid / "error.txt")
+        elif state == "corrupt":
+            note = f"corrupt {self.gdir / rid / 'result.json'}"
+        row["note"] = note
+        self.rows.append(row)
+
+    def _numbers(self, row: dict[str, Any], result: dict[str, Any], *, measured: bool) -> None:
+        """Metrics and costs; a run that is not done keeps only the model's costs (params, MACs)."""
+        for k in METRICS:
+            row[k] = number(result.get(k)) if measured else math.nan
+        for k in COSTS:
+            row[k] = number(result.get(k)) if (measured or k in MODEL_COSTS) else math.nan
+        if not measured:
+            return
+        for k, v in result.items():
+            if k in row or k in METRICS or k in COSTS or k in _SKIPPED_KEYS:
+                continue
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                row[k] = float(v)
+                self.extra.setdefault(k)
+        sizes = result.get("eval_sizes")
+        if isinstance(sizes, dict):
+            for size, vals in sizes.items():
+                if isinstance(vals, dict):
+                    for mk, mv in vals.items():
+                        row[f"{mk}@{size}"] = number(mv)
+                        self.evals.setdefault(f"{mk}@{size}")
+
+    def frame(self) -> pd.DataFrame:
+        base_cols = ["grid", "profile", "variant", "seed", "run_id", "status", *self.axes]
+        num_cols = [*METRICS, *self.extra, *sorted(self.evals, key=_eval_sort), *COSTS]
+        runs = pd.DataFrame.from_records(self.rows, columns=[*base_cols, *num_cols, "commit", "device", "note"])
+        for c in num_cols:
+            runs[c] = pd.to_numeric(runs[c], errors="coerce").astype(float)
+        runs = runs[[c for c in runs.columns if c in base_cols or c == "note" or runs[c].notna().any()]]
+        runs["status"] = pd.Categorical(runs["status"], categories=list(STATUSES))
+        return runs
+
+
+def _eval_sort(col: str) -> tuple[str, int]:
+    m, _, size = col.partition("@")
+    return m, int(size) if size.isdigit() else 0

@@ -1,0 +1,104 @@
+"""Reading one run folder: its result.json, the epoch rows of its metrics.jsonl, the last line of its
+error.txt, and the long curves table built from many runs' epoch rows."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .keys import CURVE_KEYS, STATUSES
+
+RunRead = tuple[str, dict[str, Any] | None, str | None]  # (state, result or None, problem or None)
+CurveId = tuple[str, Any, str, str, int]  # (variant, seed, run id, state, number of epoch rows)
+
+
+def read_run(run_dir: str) -> RunRead:
+    """(state, result or None, problem or None); a result.json that does not parse is 'corrupt'."""
+    path = run_dir + "/result.json"
+    try:
+        with open(path, "rb") as f:
+            text = f.read()
+    except FileNotFoundError:
+        from vt_core.run_folder import run_state
+
+        return run_state(Path(run_dir)), None, None
+    except OSError as e:
+        return "corrupt", None, f"{path}: unreadable ({e.strerror or e}); skipped"
+    try:
+        result = json.loads(text)
+        if not isinstance(result, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        return "corrupt", None, f"{path}: not valid JSON (truncated or corrupt); skipped"
+    status = str(result.get("status", "done"))
+    return (status if status in STATUSES else "done"), result, None
+
+
+def read_curve(path: str) -> list[dict[str, Any]]:
+    """The epoch rows of metrics.jsonl (those with val_top1); step rows and lines cut by a kill are skipped."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return []
+    lines = [ln for ln in data.split(b"\n") if b'"val_top1"' in ln]
+    if not lines:
+        return []
+    try:  # one parse for the whole run: far faster than one per line
+        rows = json.loads(b"[" + b",".join(lines) + b"]")
+    except ValueError:  # a line cut by a kill: parse line by line, keep the whole ones
+        rows = []
+        for ln in lines:
+            try:
+                rows.append(json.loads(ln))
+            except ValueError:
+                continue
+    return [r for r in rows if isinstance(r, dict) and "epoch" in r]
+
+
+def last_line(path: Path) -> str:
+    """The last non-empty line of a text file (the exception of a traceback), at most 200 characters."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            lines = [ln.strip() for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
+        return lines[-1][:200] if lines else ""
+    except OSError:
+        return ""
+
+
+def number(x: Any) -> float:
+    """A JSON value as a float; NaN for null, booleans and anything that is not a number."""
+    if isinstance(x, bool) or x is None:
+        return math.nan
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def curves_frame(recs: list[dict[str, Any]], ids: list[CurveId]) -> pd.DataFrame:
+    """The long curves table: (variant, seed, run id, status) repeated over each run's epoch rows."""
+    reps = np.array([n for *_, n in ids], dtype=np.int64)
+    head = {name: np.repeat(np.array([x[i] for x in ids], dtype=object), reps) if ids else np.array([], dtype=object)
+            for i, name in enumerate(("variant", "seed", "run_id", "status"))}
+    nan = math.nan
+
+    def column(k: str) -> np.ndarray:
+        values = [r.get(k, nan) for r in recs]
+        try:  # the common case: numbers only
+            return np.array(values, dtype=float)
+        except (TypeError, ValueError):  # a null or a string somewhere: those become NaN
+            return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+
+    body = pd.DataFrame({k: column(k) for k in CURVE_KEYS})
+    frame = pd.concat([pd.DataFrame(head), body], axis=1)
+    keep = [c for c in frame.columns if c in ("variant", "seed", "run_id", "status", "epoch") or frame[c].notna().any()]
+    return frame[keep]

@@ -1,0 +1,198 @@
+"""The one table of a report: a row per variant for one metric, built from the summary and the
+costs. The model holds every cell's text and says which part of which cell is emphasised (the
+best mean); the renderers in ``formats.py`` only say how each format emphasises.
+
+A column is a header, an alignment, whether its text may wrap, a function from a row to its cell,
+and a function from a row to its fields in ``table.csv``: adding a column is one more entry in
+``_columns``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pandas as pd
+
+from .keys import SHORT, STATUSES, decimals, higher_is_better, metric_label, peak_memory_labels
+from .load import Aggregate
+from .stats import COST_COLUMNS, memory_kinds
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    strong: str = ""  # the leading part of ``text`` that is emphasised ("74.50" of "74.50 ± 1.04")
+
+
+@dataclass(frozen=True)
+class Row:
+    """What a column reads to make its cell: one variant's summary, costs and axis values."""
+
+    variant: str
+    stats: pd.Series  # the variant's row of ``summarize``
+    costs: pd.Series  # the variant's row of ``variant_costs`` (empty when it has none)
+    axes: dict[str, Any]  # axis → the variant's value (None where unknown)
+    best: bool  # its mean is the best of the table
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str | None  # None: a column of table.csv only
+    fields: Callable[[Row], dict[str, Any]]  # its part of the row in table.csv
+    cell: Callable[[Row], Cell] = lambda r: Cell("")
+    align: str = "r"  # "l" | "r"
+    wrap: bool = False  # long text (axis values, run counts, verdicts) that may break over lines
+
+
+@dataclass
+class Table:
+    header: list[str]
+    align: list[str]  # "l" | "r" per column
+    wrap: list[bool]  # per column: its text may wrap (numbers never do)
+    rows: list[list[Cell]]
+    numeric: pd.DataFrame  # the CSV form
+
+
+def fmt_number(x: Any, d: int = 2, sign: bool = False) -> str:
+    """``x`` with ``d`` decimals (and its sign); empty for a missing value."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return ""
+    return f"{x:+.{d}f}" if sign else f"{x:.{d}f}"
+
+
+def fmt_p(p: float) -> str:
+    if not math.isfinite(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _cost_decimals(costs: pd.DataFrame) -> dict[str, int]:
+    """One number of decimals per cost column, from its smallest value (0.25 and 0.33 GMACs, not 0.3)."""
+    out = {}
+    for k in COST_COLUMNS:
+        vals = costs[k].dropna().abs() if k in costs.columns else pd.Series(dtype=float)
+        m = float(vals[vals > 0].min()) if (vals > 0).any() else 1.0
+        if k in ("params_m", "gmacs"):  # three significant digits of the smallest
+            out[k] = int(min(4, max(0, 2 - math.floor(math.log10(m)))))
+        else:
+            out[k] = 1 if m < 10 else 0
+    return out
+
+
+def _axis_names(axes: list[str]) -> dict[str, str]:
+    """The last part of each dotted key, the whole key where two would read the same."""
+    short = {a: a.split(".")[-1] for a in axes}
+    dup = {s for s in short.values() if list(short.values()).count(s) > 1}
+    return {a: (a if short[a] in dup else short[a]) for a in axes}
+
+
+def _runs_cell(r: Row) -> Cell:
+    s = r.stats
+    others = ", ".join(f"{int(s[f'n_{st}'])} {st}" for st in STATUSES[1:] if s[f"n_{st}"])
+    return Cell(f"{int(s['n'])}/{_planned(s)}" + (f" ({others})" if others else ""))
+
+
+def _planned(s: pd.Series) -> int:
+    return sum(int(s[f"n_{st}"]) for st in STATUSES)
+
+
+def _mean_cell(r: Row, d: int) -> Cell:
+    s, n = r.stats, int(r.stats["n"])
+    if n == 0:
+        return Cell("")
+    mean = fmt_number(s["mean"], d)
+    text = f"{mean} (1 seed)" if n == 1 else f"{mean} ± {fmt_number(s['std'], d)}"
+    return Cell(text, strong=mean if r.best else "")
+
+
+def _ci_cell(r: Row, d: int) -> Cell:
+    s, n = r.stats, int(r.stats["n"])
+    if n == 0:
+        return Cell("")
+    return Cell("none: one seed" if n == 1 else f"[{fmt_number(s['ci_low'], d)}, {fmt_number(s['ci_high'], d)}]")
+
+
+def _diff_cell(r: Row, d: int) -> Cell:
+    s = r.stats
+    if s["verdict"] == "baseline" or s["verdict"].startswith("same runs"):
+        return Cell("")
+    diff = fmt_number(s["diff"], d, True)
+    if math.isfinite(s["diff_low"]):
+        return Cell(f"{diff} [{fmt_number(s['diff_low'], d, True)}, {fmt_number(s['diff_high'], d, True)}]")
+    if math.isfinite(s["diff"]):
+        return Cell(f"{diff} (no interval)")
+    return Cell("")
+
+
+def _p_cell(r: Row) -> Cell:
+    p = r.stats["p_value"]
+    return Cell(f"{fmt_p(p)} ({r.stats['test']})" if math.isfinite(p) else "")
+
+
+def _from_stats(*keys: str, **renamed: str) -> Callable[[Row], dict[str, Any]]:
+    """CSV fields taken from the variant's summary row: ``keys`` as they are, ``renamed`` as name=key."""
+    pairs = [(k, k) for k in keys] + list(renamed.items())
+    return lambda r: {name: r.stats[key] for name, key in pairs}
+
+
+def _columns(agg: Aggregate, metric: str, baseline: str, costs: pd.DataFrame, paper: dict[str, float] | None
+             ) -> list[Column]:
+    d = decimals(metric)
+    names = _axis_names(agg.axes)
+    cdec = _cost_decimals(costs)
+    pdec = next((k for k in range(4) if all(abs(round(x, k) - x) < 1e-9 for x in (paper or {}).values())), 2)
+    cols = [Column("Variant", lambda r: {"variant": r.variant}, lambda r: Cell(r.variant), align="l")]
+    cols += [Column(names[a], lambda r, a=a: {a: r.axes[a]}, lambda r, a=a: Cell(_axis_text(r.axes[a])), align="l",
+                    wrap=True) for a in agg.axes]
+    cols += [
+        Column(None, lambda r: {"metric": metric}),
+        Column("Runs", lambda r: {"n": int(r.stats["n"]), "planned": _planned(r.stats)}, _runs_cell, wrap=True),
+        Column(f"{SHORT.get(metric, metric_label(metric))} mean ± std", _from_stats("mean", "std"),
+               lambda r: _mean_cell(r, d)),
+        Column("95% CI", _from_stats("ci_low", "ci_high"), lambda r: _ci_cell(r, d)),
+        Column(f"Δ vs {baseline} [95% CI]", _from_stats("diff", diff_ci_low="diff_low", diff_ci_high="diff_high"),
+               lambda r: _diff_cell(r, d)),
+        Column("p (test)", _from_stats("test", "p_value"), _p_cell),
+        Column("Verdict", lambda r: {"verdict": r.stats["verdict"], "best": r.best}, lambda r: Cell(r.stats["verdict"]),
+               align="l", wrap=True),
+    ]
+    if paper:
+        cols.append(Column("Paper", lambda r: {"paper": paper.get(r.variant, math.nan)},
+                           lambda r: Cell(fmt_number(paper[r.variant], pdec) if r.variant in paper else "")))
+    cost_headers = {"params_m": "Params (M)", "gmacs": "GMACs", "train_img_per_s": "Train img/s",
+                    "peak_mem_mb": peak_memory_labels(memory_kinds(agg.runs))[0]}
+    cols += [Column(h, lambda r, k=k: {k: r.costs.get(k, math.nan)},
+                    lambda r, k=k: Cell(_fmt_cost(float(r.costs.get(k, math.nan)), cdec[k])))
+             for k, h in cost_headers.items()]
+    cols.append(Column(None, lambda r: {f"n_{st}": int(r.stats[f"n_{st}"]) for st in STATUSES}))
+    return cols
+
+
+def _axis_text(value: Any) -> str:
+    return str(value) if value is not None and pd.notna(value) else ""
+
+
+def _fmt_cost(x: float, d: int) -> str:
+    return f"{x:,.{d}f}" if math.isfinite(x) else ""
+
+
+def build_table(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, metric: str, baseline: str,
+                paper: dict[str, float] | None) -> Table:
+    """The table of ``metric``: one row per variant of ``summary`` (the best mean emphasised)."""
+    means = summary["mean"].astype(float)
+    best = means.max() if higher_is_better(metric) else means.min()
+    first = agg.runs.drop_duplicates("variant").set_index("variant") if len(agg.runs) else pd.DataFrame()
+    cols = _columns(agg, metric, baseline, costs, paper)
+    shown = [c for c in cols if c.header is not None]
+    rows, numeric = [], []
+    for v, s in summary.iterrows():
+        is_best = (int(s["n"]) > 0 and math.isfinite(s["mean"]) and math.isfinite(best)
+                   and abs(s["mean"] - best) <= 1e-12 * max(1, abs(best)))
+        axes = {a: (first.loc[v, a] if v in first.index and a in first.columns else None) for a in agg.axes}
+        row = Row(v, s, costs.loc[v] if v in costs.index else pd.Series(dtype=float), axes, is_best)
+        rows.append([c.cell(row) for c in shown])
+        numeric.append({k: x for c in cols for k, x in c.fields(row).items()})
+    return Table([c.header for c in shown], [c.align for c in shown], [c.wrap for c in shown], rows,
+                 pd.DataFrame(numeric))
