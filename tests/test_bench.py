@@ -67,6 +67,8 @@ def test_bench_cli_smoke(tmp_path):
     (["--modes", "train,eval"], "--modes: 'train,eval'"),
     (["--data", "cifar"], "--data: 'cifar'"),
     (["--batch-size", "0"], "--batch-size: 0 must be ≥ 1"),
+    (["--threads", "0"], "--threads: 0 must be ≥ 1"),
+    (["--threads", "-2"], "--threads: -2 must be ≥ 1"),
 ])
 def test_bad_options_are_refused_in_one_line(args, needle, capsys, tmp_path):
     assert main([*args, "--out", str(tmp_path)]) == 2

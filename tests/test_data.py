@@ -396,3 +396,28 @@ def test_mean_std_and_interpolation_from_the_config(tmp_path) -> None:
     assert "bilinear" in repr(mine.val.transform).lower() and "bicubic" in repr(plain.val.transform).lower()
     probe = load_data(DataConfig(train_size=8, val_size=8, mean=(0.0,), std=(1.0,)), img_size=32)
     assert float(probe.tensors[0].min()) >= 0.0  # unnormalised: [0, 1]
+
+
+def test_a_truncated_image_deep_in_a_class_is_named_or_skipped(tmp_path, capsys) -> None:
+    from PIL import Image
+
+    from vt_core.config import DataConfig
+    from vt_core.data import load_data
+    from vt_core.data.imagefolder import UnreadableImage
+
+    for split in ("train", "val"):
+        for c in ("a", "b"):
+            (tmp_path / split / c).mkdir(parents=True)
+            for i in range(3):
+                Image.new("RGB", (16, 16), (40 * i, 90, 10)).save(tmp_path / split / c / f"{i}.jpg", quality=95)
+    broken = tmp_path / "train" / "b" / "2.jpg"  # not the first of its class: the layout check opens that one only
+    broken.write_bytes(broken.read_bytes()[: len(broken.read_bytes()) // 2])
+    data = DataConfig(name="imagefolder", root=str(tmp_path), workers=0)
+    bundle = load_data(data, img_size=8)
+    index = [p for p, _ in bundle.train.samples].index(str(broken))
+    with pytest.raises(UnreadableImage) as e:
+        bundle.train[index]
+    assert str(broken) in str(e.value) and "data.skip_broken" in str(e.value) and "\n" not in str(e.value)
+    skipping = load_data(DataConfig(name="imagefolder", root=str(tmp_path), workers=0, skip_broken=True), img_size=8)
+    x, y = skipping.train[index]
+    assert x.shape == (3, 8, 8) and str(broken) in capsys.readouterr().out

@@ -469,7 +469,8 @@ def parse_settings(argv: list[str] | None) -> Settings:
         threads=a.threads,
     )
     for flag, value, least in (("--batch-size", s.batch, 1), ("--img-size", s.img_size, 1), ("--warmup", s.warmup, 0),
-                               ("--repeats", s.repeats, 1), ("--steps", s.steps, 1), ("--threads", s.threads or 1, 1)):
+                               ("--repeats", s.repeats, 1), ("--steps", s.steps, 1),
+                               ("--threads", 1 if s.threads is None else s.threads, 1)):
         if value < least:
             raise ConfigError(f"{flag}: {value} must be ≥ {least}")
     check_presets(s.presets, s.img_size, s.timm_fused_attn)

@@ -258,6 +258,7 @@ class DataConfig:
     std: tuple[float, ...] = ()
     interpolation: str = "bicubic"  # resizing of image files (timm's names); a pretrained model's, to fine-tune
     val_subset: int = 0  # evaluate on this many validation images drawn with train.seed (0: all of them)
+    skip_broken: bool = False  # image files PIL cannot decode: stop the run naming the file (false) or skip them
 
     def __post_init__(self) -> None:
         _check_finite(self, "data.")

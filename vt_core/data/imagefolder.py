@@ -158,19 +158,40 @@ def _few(names: list[str], k: int = 5) -> str:
     return shown + (f" and {len(names) - k} more" if len(names) > k else "")
 
 
-class FolderImages(Dataset):
-    """(path, label) samples read with PIL and transformed per sample."""
+class UnreadableImage(OSError):
+    """An image file PIL cannot decode (truncated, corrupt) met while training: names the file."""
 
-    def __init__(self, samples: tuple[tuple[str, int], ...], transform: Callable) -> None:
-        self.samples, self.transform = samples, transform
+
+class FolderImages(Dataset):
+    """(path, label) samples read with PIL and transformed per sample.
+
+    An image that cannot be decoded (a truncated JPEG deep in a class: the layout check opens only
+    the first of each) stops the run with ``UnreadableImage`` naming the file, unless
+    ``skip_broken``: then the next readable sample of the split stands in for it, and the file is
+    named once in the run's log.
+    """
+
+    def __init__(self, samples: tuple[tuple[str, int], ...], transform: Callable, *, skip_broken: bool = False) -> None:
+        self.samples, self.transform, self.skip_broken = samples, transform, skip_broken
+        self._reported: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        path, label = self.samples[i]
-        with Image.open(path) as im:
-            return self.transform(im), label
+        for k in range(len(self.samples)):
+            path, label = self.samples[(i + k) % len(self.samples)]
+            try:
+                with Image.open(path) as im:
+                    return self.transform(im), label
+            except (OSError, SyntaxError, ValueError) as e:  # what PIL raises for truncated / corrupt files
+                if not self.skip_broken:
+                    raise UnreadableImage(f"data.root: {path} cannot be read ({one_line(e)}); fix or remove it, "
+                                          f"or set data.skip_broken=true to skip unreadable images") from None
+                if path not in self._reported:
+                    self._reported.add(path)
+                    print(f"warning: skipped unreadable image {path} ({one_line(e)})", flush=True)
+        raise UnreadableImage(f"data.root: no image of this split can be read (the first: {self.samples[i][0]})")
 
     @property
     def targets(self) -> list[int]:
@@ -182,8 +203,9 @@ def load_imagefolder(data: DataConfig, img_size: int, in_chans: int) -> DataBund
     stats = data_stats(data, IMAGENET_STATS)
     mean, std = channel_stats(stats, in_chans)
     return DataBundle(
-        train=FolderImages(layout.train, train_transform(data, img_size, stats, in_chans)),
-        val=FolderImages(layout.val, eval_transform(img_size, stats, in_chans, data.interpolation)),
+        train=FolderImages(layout.train, train_transform(data, img_size, stats, in_chans), skip_broken=data.skip_broken),
+        val=FolderImages(layout.val, eval_transform(img_size, stats, in_chans, data.interpolation),
+                         skip_broken=data.skip_broken),
         num_classes=len(layout.classes), tensors=None, mean=mean, std=std, classes=layout.classes, name=data.name,
         info={"root": str(layout.root)},
     )
