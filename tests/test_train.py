@@ -25,8 +25,14 @@ TINY = [
 ]
 
 
+def tiny_sets(*extra: str) -> list[str]:
+    """TINY with ``extra`` on top: a key in ``extra`` replaces TINY's (``--set`` refuses a key given twice)."""
+    keys = {item.split("=", 1)[0] for item in extra}
+    return [item for item in TINY if item.split("=", 1)[0] not in keys] + list(extra)
+
+
 def tiny_cfg(*extra: str, preset: str = "vit_cpu") -> RunConfig:
-    return build_config(preset, None, [*TINY, *extra])
+    return build_config(preset, None, tiny_sets(*extra))
 
 
 def cli(out: Path, *args: str, env: dict | None = None, **kw) -> subprocess.Popen:
@@ -124,7 +130,7 @@ def test_other_config_in_same_folder_is_refused(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGUSR2"])
 def test_killed_run_resumes_to_identical_metrics(tmp_path: Path, how: str) -> None:
-    args = ["--preset", "vit_cpu", "--set", *TINY, "train.epochs=4"]
+    args = ["--preset", "vit_cpu", "--set", *tiny_sets("train.epochs=4")]
     ref = cli(tmp_path / "ref", *args)
     assert ref.wait(timeout=300) == 0, ref.stderr.read()
     reference = json.loads((tmp_path / "ref" / "result.json").read_text())
@@ -199,7 +205,7 @@ def test_failure_writes_error_txt(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ddp_two_processes_match_single(tmp_path: Path) -> None:
-    args = ["--preset", "vit_cpu", "--set", *TINY, "train.epochs=2"]
+    args = ["--preset", "vit_cpu", "--set", *tiny_sets("train.epochs=2")]
     single = cli(tmp_path / "single", *args)
     assert single.wait(timeout=300) == 0, single.stderr.read()
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "vt_core.train",
