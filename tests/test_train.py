@@ -219,3 +219,20 @@ def test_ddp_two_processes_match_single(tmp_path: Path) -> None:
     assert b["loss"] == pytest.approx(a["loss"], rel=1e-3)
     assert b["top1"] == pytest.approx(a["top1"], abs=100.0 / 256 * 2)  # at most two val images flip
     assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-3)
+
+
+def test_peak_memory_says_what_it_measured(tmp_path: Path) -> None:
+    """On the CPU ``peak_mem_mb`` is the process's peak RSS (libraries included): result.json says so."""
+    result = train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0", "train.device=cpu"), tmp_path / "run",
+                   progress=False)
+    on_disk = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert on_disk["peak_mem_kind"] == result["peak_mem_kind"] == "process_peak_rss"
+    assert on_disk["peak_mem_mb"] > 0
+
+
+@pytest.mark.gpu
+def test_peak_memory_on_cuda_is_the_allocator_peak(tmp_path: Path) -> None:
+    result = train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0", "train.device=cuda"), tmp_path / "run",
+                   progress=False)
+    assert result["peak_mem_kind"] == "cuda_max_allocated"
+    assert 0 < result["peak_mem_mb"] <= torch.cuda.get_device_properties(0).total_memory / 2**20

@@ -42,19 +42,24 @@ def build_result(run: RunParts, state: TrainState, diverged: dict[str, int] | No
         result["eval_sizes"] = evaluate_sizes(run)
     cost = measure(cfg.model)
     speeds = [h["img_per_s"] for h in history[1:] or history]
+    peak_mb, peak_kind = peak_memory(run.device)
     result.update(
         params=cost["params"], macs=cost["macs"], gmacs=cost["macs"] / 1e9,
         train_img_per_s=float(np.median(speeds)) if speeds else None,
-        peak_mem_mb=peak_memory_mb(run.device), wall_time_s=time.time() - run.started,
+        peak_mem_mb=peak_mb, peak_mem_kind=peak_kind, wall_time_s=time.time() - run.started,
         world_size=run.denv.world_size, env=environment(run.device),
     )
     return result
 
 
-def peak_memory_mb(device: torch.device) -> float:
+def peak_memory(device: torch.device) -> tuple[float, str]:
+    """(MiB, what was measured). On CUDA the tensors' peak (``cuda_max_allocated``: the model,
+    activations, optimizer state, no allocator cache); on the CPU the process's peak resident set
+    (``process_peak_rss``), which also counts Python, torch's and the data's own memory, so it is
+    comparable between runs of one setup, not a model's footprint."""
     if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak RSS (Linux reports KiB)
+        return torch.cuda.max_memory_allocated(device) / 2**20, "cuda_max_allocated"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process_peak_rss"  # Linux reports KiB
 
 
 def environment(device: torch.device) -> dict[str, Any]:
