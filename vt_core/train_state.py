@@ -4,10 +4,15 @@
 step, the epoch's running totals, the best validation accuracy and the history of epoch rows. A
 checkpoint holds it next to the model, optimizer, scheduler and EMA weights and the RNG states;
 ``save_checkpoint`` and ``load_checkpoint`` are the only code that knows the checkpoint's keys.
+
+A checkpoint is data, never code: it holds only tensors, numbers, strings, lists and dicts, and is
+read with ``torch.load(weights_only=True)``, so a planted pickle payload is refused, not run: a
+one-line ``CheckpointError`` naming the file, which is left as it is.
 """
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,9 +20,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from .overrides import ConfigError
 from .recipe import Recipe
 from .rng import rng_state, set_rng_state
 from .run_folder import atomic_torch_save
+
+
+class CheckpointError(ConfigError):
+    """``checkpoint.pt`` cannot be resumed from (unreadable, truncated, refused, another run's)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}; delete {path} to train from scratch")
 
 
 @dataclass
@@ -80,7 +93,7 @@ def load_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, device: tor
     """Restore model, optimizer, scheduler, EMA and RNG states from ``path``; None when there is none."""
     if not path.exists():
         return None
-    ckpt = torch.load(path, map_location=device, weights_only=False)
+    ckpt = _read(path, device)
     model.load_state_dict(ckpt["model"])
     recipe.optimizer.load_state_dict(ckpt["optimizer"])
     recipe.scheduler.load_state_dict(ckpt["scheduler"])
@@ -88,3 +101,22 @@ def load_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, device: tor
         recipe.ema.load_state_dict(ckpt["ema"])
     set_rng_state(ckpt["rng"])
     return TrainState.from_checkpoint(ckpt)
+
+
+def _read(path: Path, device: torch.device) -> Any:
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError:  # the weights-only unpickler met a global it does not admit
+        raise CheckpointError(path, f"refused: its pickle references {_unsafe_globals(path)}, which "
+                                    "torch.load(weights_only=True) does not admit, so nothing in it was run "
+                                    "(this trainer's checkpoints hold only tensors, numbers, strings, lists and "
+                                    "dicts)") from None
+
+
+def _unsafe_globals(path: Path) -> str:
+    """The names a refused checkpoint's pickle references, read without running any of them."""
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except Exception:  # noqa: BLE001 - the refusal itself is the message then
+        names = []
+    return ", ".join(names) if names else "objects outside tensors, numbers, strings, lists and dicts"

@@ -1,0 +1,71 @@
+"""``checkpoint.pt`` is read with ``torch.load(weights_only=True)``: what the trainer saves reads back
+that way (RNG states included), and a checkpoint carrying a pickled payload runs nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tests.test_train import cli, tiny_cfg, tiny_sets
+from vt_core.rng import rng_state, seed_everything, set_rng_state
+from vt_core.run_folder import run_state
+from vt_core.train import train
+
+ONE_EPOCH = ["--preset", "vit_cpu", "--set", *tiny_sets("train.epochs=1", "train.warmup_epochs=0")]
+
+
+class Payload:
+    """Unpickling this runs a shell command that creates ``marker`` (what a hostile file would do)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def one_line_error(proc) -> str:
+    err = proc.stderr.read().strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def draws() -> tuple:
+    return random.random(), float(np.random.randn()), np.random.rand(3).tolist(), torch.rand(3).tolist()
+
+
+def test_rng_states_round_trip_through_weights_only(tmp_path: Path) -> None:
+    seed_everything(3)
+    draws()
+    np.random.randn()  # leaves a cached Gaussian in NumPy's state: it must come back too
+    torch.save(rng_state(), tmp_path / "rng.pt")
+    expected = draws()
+    seed_everything(99)
+    set_rng_state(torch.load(tmp_path / "rng.pt", weights_only=True))
+    assert draws() == expected
+
+
+def test_saved_checkpoint_loads_with_weights_only(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0", "train.ema=true"), out, progress=False)
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["epoch"] == 1 and ckpt["step"] == 0 and ckpt["global_step"] == 512 // 64
+    assert ckpt["ema"] is not None and len(ckpt["history"]) == 1
+
+
+def test_planted_pickle_in_checkpoint_runs_nothing(tmp_path: Path) -> None:
+    out, marker = tmp_path / "run", tmp_path / "payload-ran"
+    out.mkdir()
+    torch.save({"model": Payload(marker), "epoch": 0}, out / "checkpoint.pt")
+    planted = (out / "checkpoint.pt").read_bytes()
+    proc = cli(out, *ONE_EPOCH)
+    code = proc.wait(timeout=300)
+    assert not marker.exists(), "loading the checkpoint ran its payload"
+    err = one_line_error(proc)
+    assert code == 2 and str(out / "checkpoint.pt") in err and "posix.system" in err, err
+    assert (out / "checkpoint.pt").read_bytes() == planted
+    assert run_state(out) == "failed" and "checkpoint.pt" in (out / "error.txt").read_text()
