@@ -1,13 +1,16 @@
 """``checkpoint.pt`` is read with ``torch.load(weights_only=True)``: what the trainer saves reads back
-that way (RNG states included), and a checkpoint carrying a pickled payload runs nothing."""
+that way (RNG states included), a checkpoint carrying a pickled payload runs nothing, and a
+truncated one is a one-line error naming it and saying how to start over."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from tests.test_train import cli, tiny_cfg, tiny_sets
@@ -69,3 +72,35 @@ def test_planted_pickle_in_checkpoint_runs_nothing(tmp_path: Path) -> None:
     assert code == 2 and str(out / "checkpoint.pt") in err and "posix.system" in err, err
     assert (out / "checkpoint.pt").read_bytes() == planted
     assert run_state(out) == "failed" and "checkpoint.pt" in (out / "error.txt").read_text()
+
+
+def test_truncated_checkpoint_is_one_line_and_kept(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert cli(out, *ONE_EPOCH).wait(timeout=300) == 0
+    (out / "result.json").unlink()  # as if the run had stopped after its last checkpoint
+    ckpt = out / "checkpoint.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
+    cut = ckpt.read_bytes()
+    proc = cli(out, *ONE_EPOCH)
+    assert proc.wait(timeout=300) == 2
+    err = one_line_error(proc)
+    assert str(ckpt) in err and f"delete {ckpt} to train from scratch" in err, err
+    assert ckpt.read_bytes() == cut, "the truncated checkpoint was overwritten"
+    # what the message says to do works
+    ckpt.unlink()
+    again = cli(out, *ONE_EPOCH)
+    assert again.wait(timeout=300) == 0, again.stderr.read()
+    assert json.loads((out / "result.json").read_text())["status"] == "done"
+
+
+def test_another_runs_checkpoint_is_refused(tmp_path: Path) -> None:
+    from vt_core.train_state import CheckpointError
+
+    train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0"), tmp_path / "a", progress=False)
+    other = tmp_path / "b"
+    other.mkdir()
+    (other / "checkpoint.pt").write_bytes((tmp_path / "a" / "checkpoint.pt").read_bytes())
+    with pytest.raises(CheckpointError, match="holds run .*, not this run") as info:
+        train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0", "model.pos=none", "model.pool=mean"), other,
+              progress=False)
+    assert "\n" not in str(info.value) and str(other / "checkpoint.pt") in str(info.value)

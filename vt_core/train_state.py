@@ -6,8 +6,9 @@ checkpoint holds it next to the model, optimizer, scheduler and EMA weights and 
 ``save_checkpoint`` and ``load_checkpoint`` are the only code that knows the checkpoint's keys.
 
 A checkpoint is data, never code: it holds only tensors, numbers, strings, lists and dicts, and is
-read with ``torch.load(weights_only=True)``, so a planted pickle payload is refused, not run: a
-one-line ``CheckpointError`` naming the file, which is left as it is.
+read with ``torch.load(weights_only=True)``, so a planted pickle payload is refused, not run. That,
+a truncated file, or another run's checkpoint is a one-line ``CheckpointError`` naming the file and
+saying how to start over; the file is left as it is.
 """
 
 from __future__ import annotations
@@ -89,34 +90,53 @@ def save_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, state: Trai
     }, path)
 
 
-def load_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, device: torch.device) -> TrainState | None:
-    """Restore model, optimizer, scheduler, EMA and RNG states from ``path``; None when there is none."""
+def load_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, device: torch.device,
+                    run_id: str) -> TrainState | None:
+    """Restore model, optimizer, scheduler, EMA and RNG states from ``path``; None when there is none.
+    Raises CheckpointError, and changes nothing on disk, when the file cannot be resumed from."""
     if not path.exists():
         return None
     ckpt = _read(path, device)
-    model.load_state_dict(ckpt["model"])
-    recipe.optimizer.load_state_dict(ckpt["optimizer"])
-    recipe.scheduler.load_state_dict(ckpt["scheduler"])
-    if recipe.ema is not None and ckpt.get("ema") is not None:
-        recipe.ema.load_state_dict(ckpt["ema"])
-    set_rng_state(ckpt["rng"])
-    return TrainState.from_checkpoint(ckpt)
+    if not isinstance(ckpt, dict) or ckpt.get("run_id") != run_id:
+        held = ckpt.get("run_id") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise CheckpointError(path, f"holds run {held!r}, not this run {run_id!r}")
+    try:
+        model.load_state_dict(ckpt["model"])
+        recipe.optimizer.load_state_dict(ckpt["optimizer"])
+        recipe.scheduler.load_state_dict(ckpt["scheduler"])
+        if recipe.ema is not None and ckpt.get("ema") is not None:
+            recipe.ema.load_state_dict(ckpt["ema"])
+        state = TrainState.from_checkpoint(ckpt)
+        set_rng_state(ckpt["rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(path, f"is not a checkpoint this trainer wrote ({_one_line(e)})") from None
+    return state
 
 
 def _read(path: Path, device: torch.device) -> Any:
     try:
         return torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError:  # the weights-only unpickler met a global it does not admit
-        raise CheckpointError(path, f"refused: its pickle references {_unsafe_globals(path)}, which "
+    except pickle.UnpicklingError as e:  # the weights-only unpickler met a global it does not admit
+        unsafe = _unsafe_globals(path)
+        if not unsafe:  # a cut pickle, not a refused one
+            raise CheckpointError(path, f"cannot be read ({_one_line(e)}); it may be truncated") from None
+        raise CheckpointError(path, f"refused: its pickle references {unsafe}, which "
                                     "torch.load(weights_only=True) does not admit, so nothing in it was run "
                                     "(this trainer's checkpoints hold only tensors, numbers, strings, lists and "
                                     "dicts)") from None
+    except Exception as e:  # noqa: BLE001 - a truncated zip, a stray file: whatever torch.load says, on one line
+        raise CheckpointError(path, f"cannot be read ({_one_line(e)}); it may be truncated") from None
 
 
 def _unsafe_globals(path: Path) -> str:
-    """The names a refused checkpoint's pickle references, read without running any of them."""
+    """The names a refused checkpoint's pickle references, read without running any of them ("" if
+    it cannot be scanned)."""
     try:
-        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-    except Exception:  # noqa: BLE001 - the refusal itself is the message then
-        names = []
-    return ", ".join(names) if names else "objects outside tensors, numbers, strings, lists and dicts"
+        return ", ".join(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _one_line(e: BaseException, limit: int = 160) -> str:
+    text = ": ".join(filter(None, (type(e).__name__, " ".join(str(e).split()))))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
