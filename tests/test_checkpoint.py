@@ -1,12 +1,15 @@
 """``checkpoint.pt`` is read with ``torch.load(weights_only=True)``: what the trainer saves reads back
 that way (RNG states included), a checkpoint carrying a pickled payload runs nothing, and a
-truncated one is a one-line error naming it and saying how to start over."""
+truncated one is a one-line error naming it and saying how to start over; and the temporary files
+of interrupted writes are cleaned up at the next start of the run, by the process that holds its
+lock."""
 
 from __future__ import annotations
 
 import json
 import os
 import random
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +18,8 @@ import torch
 
 from tests.test_train import cli, tiny_cfg, tiny_sets
 from vt_core.rng import rng_state, seed_everything, set_rng_state
-from vt_core.run_folder import run_state
-from vt_core.train import train
+from vt_core.run_folder import RunLock, run_state
+from vt_core.train import RunBusy, train
 
 ONE_EPOCH = ["--preset", "vit_cpu", "--set", *tiny_sets("train.epochs=1", "train.warmup_epochs=0")]
 
@@ -104,3 +107,29 @@ def test_another_runs_checkpoint_is_refused(tmp_path: Path) -> None:
         train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0", "model.pos=none", "model.pool=mean"), other,
               progress=False)
     assert "\n" not in str(info.value) and str(other / "checkpoint.pt") in str(info.value)
+
+
+def test_temp_files_of_interrupted_writes_are_cleaned_at_the_next_start(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    ours = []
+    for name in ("checkpoint.pt", "metrics.jsonl", "result.json", "config.yaml", "error.txt"):
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")  # as run_folder's atomic writes
+        os.write(fd, b"half a write")
+        os.close(fd)
+        ours.append(Path(tmp))
+    others = [out / "notes.tmp", out / ".checkpoint.pt.keep", out / ".other.abcd1234.tmp",
+              out / "x.checkpoint.pt.abcd1234.tmp"]
+    for path in others:
+        path.write_text("not the trainer's")
+    holder = RunLock(out)
+    assert holder.acquire()
+    try:
+        with pytest.raises(RunBusy):
+            train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0"), out, progress=False)
+        assert all(p.exists() for p in ours), "cleaned without holding the lock"
+    finally:
+        holder.release()
+    train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0"), out, progress=False)
+    assert [p.name for p in ours if p.exists()] == []
+    assert all(p.exists() for p in others)

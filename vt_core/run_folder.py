@@ -7,6 +7,9 @@
     result.json    written last and atomically; its presence means the run ended (done or diverged)
     error.txt      the traceback of a failed run
     .lock          held (flock) while a process trains the run; released by the kernel if it dies
+
+A write interrupted by a kill leaves its ``.<name>.XXXXXXXX.tmp`` behind; ``remove_temp_files``
+clears those at the next start of the run.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,6 +31,9 @@ from .overrides import ConfigError, from_dict, to_dict
 CONFIG, METRICS, RESULT, ERROR, CHECKPOINT, TB, LOCK = (
     "config.yaml", "metrics.jsonl", "result.json", "error.txt", "checkpoint.pt", "tb", ".lock",
 )
+WRITTEN_ATOMICALLY = (CONFIG, METRICS, RESULT, ERROR, CHECKPOINT)
+# the temporary names of those writes: tempfile.mkstemp's prefix, 8 characters of its alphabet, suffix
+_TEMP_NAME = re.compile(r"\.(%s)\.[a-z0-9_]{8}\.tmp" % "|".join(map(re.escape, WRITTEN_ATOMICALLY)))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -55,6 +62,18 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_temp_files(run_dir: Path) -> list[Path]:
+    """Remove the temporary files that interrupted atomic writes left in ``run_dir`` (its own names
+    only: ``.checkpoint.pt.XXXXXXXX.tmp`` and the like). Call it only while holding the run's lock,
+    so that no live write loses its file."""
+    removed = []
+    for entry in os.scandir(run_dir):
+        if entry.is_file(follow_symlinks=False) and _TEMP_NAME.fullmatch(entry.name):
+            Path(entry.path).unlink(missing_ok=True)
+            removed.append(Path(entry.path))
+    return removed
 
 
 def config_yaml(cfg: RunConfig) -> str:

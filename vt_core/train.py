@@ -46,6 +46,7 @@ from .run_folder import (
     config_yaml,
     load_config,
     read_result,
+    remove_temp_files,
 )
 from .run_log import RunLog
 from .run_parts import RunParts, select_device, wrap_for_training
@@ -109,6 +110,7 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None) -> d
         raise RunBusy(f"{out}: another process is training this run (lock {out / '.lock'})")
     try:
         if denv.is_main:
+            remove_temp_files(out)  # of writes a kill interrupted; no other process writes here now
             atomic_write_text(out / CONFIG, config_yaml(cfg))
         return _train(cfg, out, bundle, denv, device, progress)
     except (RunInterrupted, RunBusy, KeyboardInterrupt):
