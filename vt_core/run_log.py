@@ -5,12 +5,13 @@ TensorBoard event file. On other ranks every method does nothing."""
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from . import distributed as D
 from .config import RunConfig
-from .run_folder import METRICS, TB, MetricsLog
+from .run_folder import METRICS, TB, MetricsLog, write_error
 
 # epoch row key → TensorBoard tag (a key absent from the row, e.g. without EMA, is not logged)
 EPOCH_TAGS = (("train_loss", "train/loss"), ("train_top1", "train/top1"), ("val_loss", "val/loss"),
@@ -21,7 +22,7 @@ EPOCH_TAGS = (("train_loss", "train/loss"), ("train_top1", "train/top1"), ("val_
 class RunLog:
     def __init__(self, out: Path, cfg: RunConfig, denv: D.DistEnv, *, global_step: int,
                  progress: bool | None) -> None:
-        self.name, self.epochs = out.name, cfg.train.epochs
+        self.name, self.epochs, self.tb = out.name, cfg.train.epochs, out / TB
         self.writer: Any = None
         self.metrics: MetricsLog | None = None
         self.show = denv.is_main and (sys.stderr.isatty() if progress is None else progress)
@@ -29,9 +30,18 @@ class RunLog:
             from torch.utils.tensorboard import SummaryWriter
 
             # a resumed run drops the events (and metric rows) past its checkpoint, so none repeat
-            self.writer = SummaryWriter(str(out / TB), purge_step=global_step if global_step else None)
+            with self._tb_writes():
+                self.writer = SummaryWriter(str(self.tb), purge_step=global_step if global_step else None)
             self.metrics = MetricsLog(out / METRICS)
             self.metrics.truncate_after(global_step)
+
+    @contextmanager
+    def _tb_writes(self) -> Iterator[None]:
+        """TensorBoard writes from a thread and raises its OSError at a later call: name the folder."""
+        try:
+            yield
+        except OSError as e:
+            raise write_error(self.tb, e) from None
 
     def progress_bar(self, epoch: int, *, steps: int, start_step: int) -> Any:
         """A tqdm bar for the epoch on a terminal, else None."""
@@ -44,9 +54,10 @@ class RunLog:
     def step(self, *, epoch: int, global_step: int, train_loss: float, lr: float, grad_norm: float) -> None:
         if self.writer is None:
             return
-        self.writer.add_scalar("train/loss_step", train_loss, global_step)
-        self.writer.add_scalar("train/lr", lr, global_step)
-        self.writer.add_scalar("train/grad_norm", grad_norm, global_step)
+        with self._tb_writes():
+            self.writer.add_scalar("train/loss_step", train_loss, global_step)
+            self.writer.add_scalar("train/lr", lr, global_step)
+            self.writer.add_scalar("train/grad_norm", grad_norm, global_step)
         self.metrics.append({"epoch": epoch, "step": global_step, "train_loss": train_loss, "lr": lr,
                              "grad_norm": grad_norm})
 
@@ -54,11 +65,13 @@ class RunLog:
         """The epoch row (``epoch`` counted from 1, ``step`` the global step) everywhere it goes."""
         if self.writer is None:
             return
-        for key, tag in EPOCH_TAGS:
-            if key in row:
-                self.writer.add_scalar(tag, row[key], row["step"])
+        with self._tb_writes():
+            for key, tag in EPOCH_TAGS:
+                if key in row:
+                    self.writer.add_scalar(tag, row[key], row["step"])
         self.metrics.append(row)
-        self.writer.flush()
+        with self._tb_writes():
+            self.writer.flush()
         if not self.show:  # log files get one line per epoch instead of a bar
             print(f"[{self.name}] epoch {row['epoch']}/{self.epochs} train_loss {row['train_loss']:.4f} "
                   f"val_top1 {row['val_top1']:.2f} ({row['img_per_s']:.0f} img/s)", flush=True)
@@ -71,10 +84,12 @@ class RunLog:
 
         metric_tags = {"val/top1": result.get("top1") or 0.0, "val/top5": result.get("top5") or 0.0,
                        "val/loss": result.get("loss") or 0.0}
-        file_writer = self.writer._get_file_writer()
-        for summary in hparams(flat_hparams(cfg), metric_tags):
-            file_writer.add_summary(summary)
-        self.writer.close()
+        with self._tb_writes():
+            file_writer = self.writer._get_file_writer()
+            for summary in hparams(flat_hparams(cfg), metric_tags):
+                file_writer.add_summary(summary)
+            self.writer.flush()  # raises a failed write here, before close() would wait on a dead thread
+            self.writer.close()
 
 
 def flat_hparams(cfg: RunConfig) -> dict[str, Any]:

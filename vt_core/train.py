@@ -41,11 +41,14 @@ from .run_folder import (
     CONFIG,
     ERROR,
     RESULT,
+    RunFolderError,
     RunLock,
     atomic_write_text,
     config_yaml,
     load_config,
+    make_run_folder,
     read_result,
+    remove,
     remove_temp_files,
 )
 from .run_log import RunLog
@@ -82,8 +85,10 @@ def build_config(preset: str | None = None, config: str | Path | None = None, ov
 def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None) -> dict[str, Any]:
     """Train one run into ``out`` (created), resuming from its checkpoint; returns result.json's dict.
 
-    Raises ConfigError for a bad config or data (before anything is written), RunInterrupted when
-    stopped by a signal (checkpoint written), RunBusy when another process holds the folder.
+    Raises ConfigError for a bad config or data (before anything is written) or a checkpoint that
+    cannot be resumed from (CheckpointError), RunFolderError when the folder cannot be written,
+    RunInterrupted when stopped by a signal (checkpoint written), RunBusy when another process holds
+    the folder. A failure leaves error.txt where the folder still takes it.
     """
     from .data import load_data
 
@@ -104,7 +109,7 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None) -> d
     if len(bundle.train) < cfg.train.batch_size:
         raise ConfigError(f"train.batch_size: {cfg.train.batch_size} is larger than the {len(bundle.train)} "
                           "training images")
-    out.mkdir(parents=True, exist_ok=True)
+    make_run_folder(out)
     lock = RunLock(out)
     if denv.is_main and not lock.acquire():
         raise RunBusy(f"{out}: another process is training this run (lock {out / '.lock'})")
@@ -115,13 +120,26 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None) -> d
         return _train(cfg, out, bundle, denv, device, progress)
     except (RunInterrupted, RunBusy, KeyboardInterrupt):
         raise
+    except (ConfigError, RunFolderError) as e:  # their one line is the whole story
+        if denv.is_main:
+            _record_failure(out, f"{type(e).__name__}: {e}\n")
+        raise
     except Exception:
         if denv.is_main:
-            atomic_write_text(out / ERROR, traceback.format_exc())
+            _record_failure(out, traceback.format_exc())
         raise
     finally:
         lock.release()
         D.shutdown(denv)
+
+
+def _record_failure(out: Path, text: str) -> None:
+    """error.txt, where the folder still takes it (a full or read-only disk may not: the error being
+    raised says so, and a second traceback about error.txt would only bury it)."""
+    try:
+        atomic_write_text(out / ERROR, text)
+    except RunFolderError:
+        pass
 
 
 def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torch.device,
@@ -147,7 +165,7 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
     net = wrap_for_training(model, tc, denv, device)
     log = RunLog(out, cfg, denv, global_step=state.global_step, progress=progress)
     if denv.is_main:
-        (out / ERROR).unlink(missing_ok=True)  # a retried run that resumes is no longer failed
+        remove(out / ERROR)  # a retried run that resumes is no longer failed
     run = RunParts(cfg, out, denv, device, model, net, bundle, batches, recipe, log, started)
 
     diverged: dict[str, int] | None = None
@@ -178,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return exit_codes.BAD_INPUT
+    except RunFolderError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return exit_codes.FAILED
     except RunBusy as e:
         print(f"error: {e}", file=sys.stderr)
         return exit_codes.BUSY
