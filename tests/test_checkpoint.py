@@ -133,3 +133,23 @@ def test_temp_files_of_interrupted_writes_are_cleaned_at_the_next_start(tmp_path
     train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0"), out, progress=False)
     assert [p.name for p in ours if p.exists()] == []
     assert all(p.exists() for p in others)
+
+
+@pytest.mark.gpu
+def test_checkpoint_resumes_onto_cuda(tmp_path: Path) -> None:
+    """``map_location`` puts every tensor on the GPU, the RNG states too; torch takes those back
+    only as CPU tensors."""
+    from vt_core.model import VisionTransformer
+    from vt_core.recipe import build_recipe
+    from vt_core.train_state import TrainState, load_checkpoint, save_checkpoint
+
+    cfg, device = tiny_cfg("train.device=cuda"), torch.device("cuda", 0)
+    model = VisionTransformer(cfg.model).to(device)
+    recipe = build_recipe(cfg, model, steps_per_epoch=8, device=device)
+    save_checkpoint(tmp_path / "checkpoint.pt", model=model, recipe=recipe, state=TrainState(epoch=1, global_step=8),
+                    run_id=cfg.run_id())
+    expected = (torch.rand(3).tolist(), torch.rand(3, device=device).tolist())
+    torch.manual_seed(123)
+    state = load_checkpoint(tmp_path / "checkpoint.pt", model=model, recipe=recipe, device=device, run_id=cfg.run_id())
+    assert state is not None and (state.epoch, state.global_step) == (1, 8)
+    assert (torch.rand(3).tolist(), torch.rand(3, device=device).tolist()) == expected
