@@ -25,8 +25,14 @@ TINY = [
 ]
 
 
+def tiny_sets(*extra: str) -> list[str]:
+    """TINY with ``extra`` on top: a key in ``extra`` replaces TINY's (``--set`` refuses a key given twice)."""
+    keys = {item.split("=", 1)[0] for item in extra}
+    return [item for item in TINY if item.split("=", 1)[0] not in keys] + list(extra)
+
+
 def tiny_cfg(*extra: str, preset: str = "vit_cpu") -> RunConfig:
-    return build_config(preset, None, [*TINY, *extra])
+    return build_config(preset, None, tiny_sets(*extra))
 
 
 def cli(out: Path, *args: str, env: dict | None = None, **kw) -> subprocess.Popen:
@@ -124,7 +130,7 @@ def test_other_config_in_same_folder_is_refused(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGUSR2"])
 def test_killed_run_resumes_to_identical_metrics(tmp_path: Path, how: str) -> None:
-    args = ["--preset", "vit_cpu", "--set", *TINY, "train.epochs=4"]
+    args = ["--preset", "vit_cpu", "--set", *tiny_sets("train.epochs=4")]
     ref = cli(tmp_path / "ref", *args)
     assert ref.wait(timeout=300) == 0, ref.stderr.read()
     reference = json.loads((tmp_path / "ref" / "result.json").read_text())
@@ -199,7 +205,7 @@ def test_failure_writes_error_txt(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ddp_two_processes_match_single(tmp_path: Path) -> None:
-    args = ["--preset", "vit_cpu", "--set", *TINY, "train.epochs=2"]
+    args = ["--preset", "vit_cpu", "--set", *tiny_sets("train.epochs=2")]
     single = cli(tmp_path / "single", *args)
     assert single.wait(timeout=300) == 0, single.stderr.read()
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "vt_core.train",
@@ -213,3 +219,20 @@ def test_ddp_two_processes_match_single(tmp_path: Path) -> None:
     assert b["loss"] == pytest.approx(a["loss"], rel=1e-3)
     assert b["top1"] == pytest.approx(a["top1"], abs=100.0 / 256 * 2)  # at most two val images flip
     assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-3)
+
+
+def test_peak_memory_says_what_it_measured(tmp_path: Path) -> None:
+    """On the CPU ``peak_mem_mb`` is the process's peak RSS (libraries included): result.json says so."""
+    result = train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0", "train.device=cpu"), tmp_path / "run",
+                   progress=False)
+    on_disk = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert on_disk["peak_mem_kind"] == result["peak_mem_kind"] == "process_peak_rss"
+    assert on_disk["peak_mem_mb"] > 0
+
+
+@pytest.mark.gpu
+def test_peak_memory_on_cuda_is_the_allocator_peak(tmp_path: Path) -> None:
+    result = train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0", "train.device=cuda"), tmp_path / "run",
+                   progress=False)
+    assert result["peak_mem_kind"] == "cuda_max_allocated"
+    assert 0 < result["peak_mem_mb"] <= torch.cuda.get_device_properties(0).total_memory / 2**20

@@ -5,15 +5,21 @@
     tb/            TensorBoard events
     checkpoint.pt  latest training state (temp file + rename)
     result.json    written last and atomically; its presence means the run ended (done or diverged)
-    error.txt      the traceback of a failed run
+    error.txt      the traceback of a failed run, or the one-line reason
     .lock          held (flock) while a process trains the run; released by the kernel if it dies
+
+Every write goes through here; one that the filesystem refuses (full, read-only, a file in the way)
+raises ``RunFolderError``, one line naming the file and the errno's text. A write interrupted by a
+kill leaves ``.<name>.XXXXXXXX.tmp`` behind; ``remove_temp_files`` clears those at the next start.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,19 +33,82 @@ from .overrides import ConfigError, from_dict, to_dict
 CONFIG, METRICS, RESULT, ERROR, CHECKPOINT, TB, LOCK = (
     "config.yaml", "metrics.jsonl", "result.json", "error.txt", "checkpoint.pt", "tb", ".lock",
 )
+WRITTEN_ATOMICALLY = (CONFIG, METRICS, RESULT, ERROR, CHECKPOINT)
+# the temporary names of those writes: tempfile.mkstemp's prefix, 8 characters of its alphabet, suffix
+_TEMP_NAME = re.compile(r"\.(%s)\.[a-z0-9_]{8}\.tmp" % "|".join(map(re.escape, WRITTEN_ATOMICALLY)))
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+class RunFolderError(Exception):
+    """The run folder cannot be written (full disk, read-only filesystem, no permission, a file
+    where a folder should be): one line naming the file and the errno's text."""
+
+
+def _mount_point(path: Path) -> Path:
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def write_error(path: Path, err: OSError) -> RunFolderError:
+    """``err`` (raised writing ``path``) as a RunFolderError that says what the user does about it."""
+    code = errno.errorcode.get(err.errno or 0, "?")
+    what = f"{path}: cannot write: {err.strerror or err} ({code})"
+    disk = _mount_point(path)
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        try:
+            st = os.statvfs(disk)
+            free = f" ({st.f_bavail * st.f_frsize / 2**20:.1f} MiB free now)"
+        except OSError:
+            free = ""
+        return RunFolderError(f"{what} on the filesystem at {disk}{free}; free space there and rerun the "
+                              "same command to resume from the last checkpoint")
+    if err.errno == errno.EROFS:
+        return RunFolderError(f"{what}: the filesystem at {disk} is mounted read-only; choose another --out "
+                              "or make it writable")
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return RunFolderError(f"{what}; make the run folder writable for this user or choose another --out")
+    if err.errno in (errno.EEXIST, errno.ENOTDIR):
+        return RunFolderError(f"{what}: a file stands where a folder should be; move it or choose another --out")
+    return RunFolderError(f"{what}; check the disk, then rerun the same command to resume")
+
+
+def _os_error_in(exc: BaseException) -> OSError | None:
+    """The OSError behind ``exc`` (torch.save reports a failed write as a RuntimeError whose context
+    is the file object's OSError)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """``write(file)`` into a temporary file beside ``path``, synced, then renamed over it; a failed
+    write removes its temporary file and raises RunFolderError."""
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:  # a kill (KeyboardInterrupt, SystemExit) too: no temporary file stays
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        cause = _os_error_in(e) if isinstance(e, Exception) else None
+        if cause is not None:
+            raise write_error(path, cause) from None
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    _atomic_write(path, lambda f: f.write(data))
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -47,14 +116,33 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    _atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def make_run_folder(run_dir: Path) -> None:
     try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise write_error(Path(e.filename or run_dir), e) from None
+
+
+def remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as e:
+        raise write_error(path, e) from None
+
+
+def remove_temp_files(run_dir: Path) -> list[Path]:
+    """Remove the temporary files that interrupted atomic writes left in ``run_dir`` (its own names
+    only: ``.checkpoint.pt.XXXXXXXX.tmp`` and the like). Call it only while holding the run's lock,
+    so that no live write loses its file."""
+    removed = []
+    for entry in os.scandir(run_dir):
+        if entry.is_file(follow_symlinks=False) and _TEMP_NAME.fullmatch(entry.name):
+            remove(Path(entry.path))
+            removed.append(Path(entry.path))
+    return removed
 
 
 def config_yaml(cfg: RunConfig) -> str:
@@ -105,7 +193,10 @@ class RunLock:
         self.fd: int | None = None
 
     def acquire(self) -> bool:
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            raise write_error(self.path, e) from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -124,11 +215,21 @@ class RunLock:
 
 
 def is_locked(run_dir: Path) -> bool:
-    lock = RunLock(run_dir)
-    if lock.acquire():
-        lock.release()
+    """Whether a live process holds the run's lock. It opens the lock read-only and creates nothing,
+    so it also reads a run folder on a read-only filesystem."""
+    try:
+        fd = os.open(run_dir / LOCK, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
         return False
-    return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 class MetricsLog:
@@ -144,8 +245,11 @@ class MetricsLog:
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def append(self, record: dict[str, Any]) -> None:
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        try:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as e:
+            raise write_error(self.path, e) from None
 
     def _lines(self) -> Iterator[dict[str, Any]]:
         for line in self.path.read_text().splitlines():

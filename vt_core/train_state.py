@@ -1,0 +1,142 @@
+"""Where a run stands, and its one way into and out of ``checkpoint.pt``.
+
+``TrainState`` is what the loop advances: the epoch in progress, the next step within it, the global
+step, the epoch's running totals, the best validation accuracy and the history of epoch rows. A
+checkpoint holds it next to the model, optimizer, scheduler and EMA weights and the RNG states;
+``save_checkpoint`` and ``load_checkpoint`` are the only code that knows the checkpoint's keys.
+
+A checkpoint is data, never code: it holds only tensors, numbers, strings, lists and dicts, and is
+read with ``torch.load(weights_only=True)``, so a planted pickle payload is refused, not run. That,
+a truncated file, or another run's checkpoint is a one-line ``CheckpointError`` naming the file and
+saying how to start over; the file is left as it is.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .overrides import ConfigError
+from .recipe import Recipe
+from .rng import rng_state, set_rng_state
+from .run_folder import atomic_torch_save
+
+
+class CheckpointError(ConfigError):
+    """``checkpoint.pt`` cannot be resumed from (unreadable, truncated, refused, another run's)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}; delete {path} to train from scratch")
+
+
+@dataclass
+class EpochTotals:
+    """Sums over the epoch's steps so far (all ranks): summed loss·n, correct, n, seconds, grad norm."""
+
+    loss: float = 0.0
+    correct: float = 0.0
+    n: float = 0.0
+    time: float = 0.0
+    grad_norm: float = 0.0
+
+
+@dataclass
+class Best:
+    """The epoch (counted from 1) with the highest validation top-1; epoch -1 before the first."""
+
+    top1: float = -1.0
+    top5: float = 0.0
+    epoch: int = -1
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0  # the epoch in progress, counted from 0
+    step: int = 0  # the next step within that epoch
+    global_step: int = 0  # optimizer updates so far
+    totals: EpochTotals = field(default_factory=EpochTotals)
+    best: Best = field(default_factory=Best)
+    history: list[dict[str, Any]] = field(default_factory=list)  # one row per finished epoch
+
+    def finish_epoch(self, row: dict[str, Any]) -> None:
+        """Record the epoch's row and move to the start of the next epoch."""
+        self.history.append(row)
+        if row["val_top1"] > self.best.top1:
+            self.best = Best(row["val_top1"], row["val_top5"], self.epoch + 1)
+        self.totals = EpochTotals()
+        self.epoch, self.step = self.epoch + 1, 0
+
+    def as_checkpoint(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "step": self.step, "global_step": self.global_step, "acc": asdict(self.totals),
+                "best": asdict(self.best), "history": self.history}
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict[str, Any]) -> "TrainState":
+        return cls(ckpt["epoch"], ckpt["step"], ckpt["global_step"], EpochTotals(**ckpt["acc"]), Best(**ckpt["best"]),
+                   list(ckpt["history"]))
+
+
+def save_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, state: TrainState, run_id: str) -> None:
+    """Everything a resume needs, written to a temporary file and renamed over ``path``."""
+    atomic_torch_save({
+        "model": model.state_dict(), "optimizer": recipe.optimizer.state_dict(),
+        "scheduler": recipe.scheduler.state_dict(), "ema": recipe.ema.state_dict() if recipe.ema is not None else None,
+        **state.as_checkpoint(), "rng": rng_state(), "run_id": run_id,
+    }, path)
+
+
+def load_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, device: torch.device,
+                    run_id: str) -> TrainState | None:
+    """Restore model, optimizer, scheduler, EMA and RNG states from ``path``; None when there is none.
+    Raises CheckpointError, and changes nothing on disk, when the file cannot be resumed from."""
+    if not path.exists():
+        return None
+    ckpt = _read(path, device)
+    if not isinstance(ckpt, dict) or ckpt.get("run_id") != run_id:
+        held = ckpt.get("run_id") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise CheckpointError(path, f"holds run {held!r}, not this run {run_id!r}")
+    try:
+        model.load_state_dict(ckpt["model"])
+        recipe.optimizer.load_state_dict(ckpt["optimizer"])
+        recipe.scheduler.load_state_dict(ckpt["scheduler"])
+        if recipe.ema is not None and ckpt.get("ema") is not None:
+            recipe.ema.load_state_dict(ckpt["ema"])
+        state = TrainState.from_checkpoint(ckpt)
+        set_rng_state(ckpt["rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(path, f"is not a checkpoint this trainer wrote ({_one_line(e)})") from None
+    return state
+
+
+def _read(path: Path, device: torch.device) -> Any:
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as e:  # the weights-only unpickler met a global it does not admit
+        unsafe = _unsafe_globals(path)
+        if not unsafe:  # a cut pickle, not a refused one
+            raise CheckpointError(path, f"cannot be read ({_one_line(e)}); it may be truncated") from None
+        raise CheckpointError(path, f"refused: its pickle references {unsafe}, which "
+                                    "torch.load(weights_only=True) does not admit, so nothing in it was run "
+                                    "(this trainer's checkpoints hold only tensors, numbers, strings, lists and "
+                                    "dicts)") from None
+    except Exception as e:  # noqa: BLE001 - a truncated zip, a stray file: whatever torch.load says, on one line
+        raise CheckpointError(path, f"cannot be read ({_one_line(e)}); it may be truncated") from None
+
+
+def _unsafe_globals(path: Path) -> str:
+    """The names a refused checkpoint's pickle references, read without running any of them ("" if
+    it cannot be scanned)."""
+    try:
+        return ", ".join(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _one_line(e: BaseException, limit: int = 160) -> str:
+    text = ": ".join(filter(None, (type(e).__name__, " ".join(str(e).split()))))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
