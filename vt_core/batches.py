@@ -1,5 +1,6 @@
-"""The batches of one run: each epoch's training batches in an order seeded by ``(train.seed, epoch)``,
-so that a resumed epoch repeats exactly the steps it would have taken, and the validation batches."""
+"""The batches of one run: each epoch's training batches in an order seeded by ``(data.seed, epoch)``,
+so that a resumed epoch repeats exactly the steps it would have taken, and the validation batches
+(all of them, or ``data.val_subset`` drawn with ``train.seed``)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class Batches:
 
     def train(self, epoch: int, start_step: int) -> Iterator[Batch]:
         """This rank's share of the epoch's batches from ``start_step`` on (the last short batch is dropped)."""
-        g = torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + epoch)
+        g = torch.Generator().manual_seed(self.cfg.data.seed * 1_000_003 + epoch)  # the data's seed, not init's
         order = torch.randperm(self.n_train, generator=g)
         b, world, rank = self.cfg.train.batch_size, self.denv.world_size, self.denv.rank
         batches = [order[s * b:(s + 1) * b][rank::world] for s in range(start_step, self.steps_per_epoch)]
@@ -49,14 +50,23 @@ class Batches:
     def val(self, dataset: Any = None, tensors: tuple | None = None) -> Iterator[Batch]:
         """The validation split in order (or another dataset, or other in-memory tensors)."""
         dataset = dataset if dataset is not None else self.val_set
-        n = len(dataset)
+        n = len(dataset) if tensors is None else len(tensors[1])
         b = self.cfg.train.batch_size
-        idx = torch.arange(n)[self.denv.rank::self.denv.world_size]
+        idx = self.val_indices(n)[self.denv.rank::self.denv.world_size]
         batches = [idx[s:s + b] for s in range(0, len(idx), b)]
         if tensors is not None:
             yield from ((tensors[0][i.to(tensors[0].device)], tensors[1][i.to(tensors[1].device)]) for i in batches)
             return
         yield from self._fetch(batches, dataset, 2, train=False, epoch=0)
+
+    def val_indices(self, n: int) -> torch.Tensor:
+        """Every validation image, or ``data.val_subset`` of them drawn with the run's seed (the same
+        subset for every variant of a seed: paired comparisons), in index order."""
+        k = self.cfg.data.val_subset
+        if not k or k >= n:
+            return torch.arange(n)
+        g = torch.Generator().manual_seed(self.cfg.train.seed * 104_729 + 17)
+        return torch.randperm(n, generator=g)[:k].sort().values
 
     def _fetch(self, batches: list[torch.Tensor], dataset: Any, offset: int, *, train: bool,
                epoch: int) -> Iterator[Batch]:
@@ -66,7 +76,7 @@ class Batches:
                 i = i.to(x.device)
                 yield x[i].to(self.device, non_blocking=True), y[i].to(self.device, non_blocking=True)
             return
-        g = torch.Generator().manual_seed(self.cfg.train.seed * 7919 + epoch)
+        g = torch.Generator().manual_seed(self.cfg.data.seed * 7919 + epoch)  # workers' augmentation draws
         loader = torch.utils.data.DataLoader(
             dataset, batch_sampler=[i.tolist() for i in batches], num_workers=self.cfg.data.workers,
             pin_memory=self.device.type == "cuda", generator=g,

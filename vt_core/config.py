@@ -331,8 +331,8 @@ class TrainConfig:
         if not 0.0 <= self.layer_decay <= 1.0:
             raise ConfigError(f"train.layer_decay: {self.layer_decay} must lie in [0, 1] (0: off)")
         _check_timm_names(self)
-        if self.epochs and (self.warmup_epochs < 0 or self.warmup_epochs >= self.epochs and self.warmup_epochs):
-            raise ConfigError(f"train.warmup_epochs: {self.warmup_epochs} must be ≥ 0 and below train.epochs={self.epochs}")
+        if self.epochs and not 0 <= self.warmup_epochs <= self.epochs:  # == epochs: the whole run warms up
+            raise ConfigError(f"train.warmup_epochs: {self.warmup_epochs} must lie in [0, train.epochs={self.epochs}]")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"train.label_smoothing: {self.label_smoothing} must lie in [0, 1)")
         if self.clip_grad < 0:

@@ -31,10 +31,15 @@ def describe(device: torch.device) -> dict[str, Any]:
     """Versions, device and torch threads."""
     import timm
 
+    import numpy
+    import torchvision
+
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
         "timm": timm.__version__,
+        "numpy": numpy.__version__,
         "device": device_name(device),
         "threads": torch.get_num_threads(),
     }
@@ -43,8 +48,9 @@ def describe(device: torch.device) -> dict[str, Any]:
 REPO = Path(__file__).resolve().parents[1]
 
 
-def git_commit(repo: Path = REPO) -> str:
+def git_commit(repo: Path | None = None) -> str:
     """The checkout's commit, or "unknown" outside a git checkout."""
+    repo = repo or REPO
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10)
         return out.stdout.strip() or "unknown"
@@ -52,11 +58,28 @@ def git_commit(repo: Path = REPO) -> str:
         return "unknown"
 
 
-def git_dirty(repo: Path = REPO) -> bool | None:
+def git_dirty(repo: Path | None = None) -> bool | None:
     """Whether tracked files differ from the commit (None outside a git checkout)."""
+    repo = repo or REPO
     try:
         out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo, capture_output=True,
                              text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
     return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def git_diff(repo: Path | None = None) -> str:
+    """``git diff HEAD`` of the tracked files ("" when clean or outside a git checkout)."""
+    repo = repo or REPO
+    try:
+        out = subprocess.run(["git", "diff", "HEAD", "--no-color"], cwd=repo, capture_output=True, text=True,
+                             timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout if out.returncode == 0 else ""
+
+
+def provenance() -> dict[str, object]:
+    """Which code ran: the commit and whether the tracked files differed from it."""
+    return {"git_commit": git_commit(), "git_dirty": git_dirty()}

@@ -14,7 +14,7 @@ from . import distributed as D
 from .evaluation import evaluate
 from .run_parts import RunParts
 from .signals import StopFlag
-from .train_state import TrainState
+from .train_state import Best, TrainState
 
 
 def train_epoch(run: RunParts, state: TrainState, stop: StopFlag) -> dict[str, int] | None:
@@ -98,4 +98,15 @@ def end_epoch(run: RunParts, state: TrainState) -> dict[str, Any]:
     state.finish_epoch(row)
     run.log.epoch(row)
     run.save(state)
+    return row
+
+
+def evaluate_only(run: RunParts, state: TrainState) -> dict[str, Any]:
+    """``train.epochs=0``: evaluate the initial weights (``train.init_from``'s, transferred) once; the
+    row is epoch 0 of the history, and the run trains nothing."""
+    val = evaluate(run.net, run.batches.val(), run.denv, run.device, run.recipe.autocast)
+    row = {"epoch": 0, "step": 0, "val_loss": val["loss"], "val_top1": val["top1"], "val_top5": val["top5"]}
+    state.history.append(row)
+    state.best = Best(val["top1"], val["top5"], 0)
+    run.log.epoch(row)
     return row

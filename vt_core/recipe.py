@@ -29,15 +29,18 @@ class Recipe:
 
 
 def build_optimizer_and_scheduler(model: nn.Module, tc: TrainConfig, steps_per_epoch: int) -> tuple[Any, Any]:
-    """timm's ``create_optimizer_v2`` (no weight decay on norms, biases, embeddings and bias tables)
-    and ``create_scheduler_v2`` stepping per update, with warmup."""
+    """timm's ``create_optimizer_v2`` (no weight decay on norms, biases, embeddings and bias tables;
+    layer-wise LR decay with ``train.layer_decay``) and ``create_scheduler_v2`` stepping per update,
+    with warmup."""
     from timm.optim import create_optimizer_v2
     from timm.scheduler import create_scheduler_v2
 
-    optimizer = create_optimizer_v2(model, opt=tc.opt, lr=tc.lr, weight_decay=tc.weight_decay)
-    scheduler, _ = create_scheduler_v2(
-        optimizer, sched=tc.sched, num_epochs=tc.epochs, warmup_epochs=tc.warmup_epochs, warmup_lr=tc.warmup_lr,
-        min_lr=tc.min_lr, step_on_epochs=False, updates_per_epoch=steps_per_epoch,
+    # layer_decay: timm groups the parameters by the model's group_matcher (stem first, head last)
+    optimizer = create_optimizer_v2(model, opt=tc.opt, lr=tc.lr, weight_decay=tc.weight_decay,
+                                    layer_decay=tc.layer_decay or None)
+    scheduler, _ = create_scheduler_v2(  # an evaluation-only run (epochs 0) never steps it
+        optimizer, sched=tc.sched, num_epochs=max(tc.epochs, 1), warmup_epochs=tc.warmup_epochs if tc.epochs else 0,
+        warmup_lr=tc.warmup_lr, min_lr=tc.min_lr, step_on_epochs=False, updates_per_epoch=steps_per_epoch,
     )
     return optimizer, scheduler
 

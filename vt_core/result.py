@@ -27,7 +27,8 @@ def build_result(run: RunParts, state: TrainState, diverged: dict[str, int] | No
     result: dict[str, Any] = {
         "status": "diverged" if diverged else "done",
         "run_id": cfg.run_id(),
-        "epochs": len(history),
+        "fingerprint": cfg.fingerprint(),  # every field: a relaunch under other defaults tells it apart
+        "epochs": sum(1 for h in history if h["epoch"] > 0),  # trained epochs (an evaluation-only run: 0)
         "top1": final.get("val_top1"), "top5": final.get("val_top5"), "loss": final.get("val_loss"),
         "train_loss": final.get("train_loss"),
         "best_top1": best.top1 if seen else None,
@@ -41,7 +42,8 @@ def build_result(run: RunParts, state: TrainState, diverged: dict[str, int] | No
     if not diverged and cfg.train.eval_sizes:
         result["eval_sizes"] = evaluate_sizes(run)
     cost = measure(cfg.model)
-    speeds = [h["img_per_s"] for h in history[1:] or history]
+    trained = [h for h in history if "img_per_s" in h]
+    speeds = [h["img_per_s"] for h in trained[1:] or trained]
     peak_mb, peak_kind = peak_memory(run.device)
     result.update(
         params=cost["params"], macs=cost["macs"], gmacs=cost["macs"] / 1e9,
@@ -63,9 +65,11 @@ def peak_memory(device: torch.device) -> tuple[float, str]:
 
 
 def environment(device: torch.device) -> dict[str, Any]:
-    from .environment import describe, git_commit
+    """Versions, device, host and the code's provenance (commit, uncommitted changes: then the run
+    folder holds ``code.diff``)."""
+    from .environment import describe, provenance
 
-    return {**describe(device), "host": platform.node(), "git_commit": git_commit()}
+    return {**describe(device), "host": platform.node(), **provenance()}
 
 
 def result_json(result: dict[str, Any]) -> str:

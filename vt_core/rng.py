@@ -20,6 +20,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def seed_data_draws(seed: int) -> None:
+    """After the model is initialised from ``train.seed``: Python's and NumPy's generators, which
+    Mixup / CutMix and in-process augmentation draw from, follow ``data.seed`` (torch's generator,
+    drop path's, stays with ``train.seed``; DataLoader workers get their seeds from ``data.seed``)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+
+
 def rng_state() -> dict[str, Any]:
     version, internal, gauss_next = random.getstate()
     kind, key, pos, has_gauss, cached_gaussian = np.random.get_state(legacy=True)

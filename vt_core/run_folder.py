@@ -5,6 +5,8 @@
     tb/            TensorBoard events
     checkpoint.pt  latest training state (temp file + rename)
     result.json    written last and atomically; its presence means the run ended (done or diverged)
+    transfer.json  where the initial weights came from (``train.init_from``) and what each tensor became
+    code.diff      ``git diff HEAD`` of the checkout that (re)started the run, when it had uncommitted changes
     error.txt      the traceback of a failed run, or the one-line reason
     .lock          held (flock) while a process trains the run; released by the kernel if it dies
 
@@ -33,7 +35,8 @@ from .overrides import ConfigError, from_dict, to_dict
 CONFIG, METRICS, RESULT, ERROR, CHECKPOINT, TB, LOCK = (
     "config.yaml", "metrics.jsonl", "result.json", "error.txt", "checkpoint.pt", "tb", ".lock",
 )
-WRITTEN_ATOMICALLY = (CONFIG, METRICS, RESULT, ERROR, CHECKPOINT)
+TRANSFER, CODE_DIFF = "transfer.json", "code.diff"
+WRITTEN_ATOMICALLY = (CONFIG, METRICS, RESULT, ERROR, CHECKPOINT, TRANSFER, CODE_DIFF)
 # the temporary names of those writes: tempfile.mkstemp's prefix, 8 characters of its alphabet, suffix
 _TEMP_NAME = re.compile(r"\.(%s)\.[a-z0-9_]{8}\.tmp" % "|".join(map(re.escape, WRITTEN_ATOMICALLY)))
 

@@ -72,7 +72,10 @@ class RunLog:
         self.metrics.append(row)
         with self._tb_writes():
             self.writer.flush()
-        if not self.show:  # log files get one line per epoch instead of a bar
+        if not self.show and "train_loss" not in row:  # evaluation only (train.epochs=0)
+            print(f"[{self.name}] evaluated without training: val_top1 {row['val_top1']:.2f} "
+                  f"val_loss {row['val_loss']:.4f}", flush=True)
+        elif not self.show:  # log files get one line per epoch instead of a bar
             print(f"[{self.name}] epoch {row['epoch']}/{self.epochs} train_loss {row['train_loss']:.4f} "
                   f"val_top1 {row['val_top1']:.2f} ({row['img_per_s']:.0f} img/s)", flush=True)
 

@@ -28,7 +28,7 @@ from . import exit_codes
 from .batches import Batches
 from .cli import OneLineParser, add_set_argument, overrides_from
 from .config import RunConfig
-from .epoch import end_epoch, train_epoch
+from .epoch import end_epoch, evaluate_only, train_epoch
 from .evaluation import evaluate
 from .model import VisionTransformer
 from .overrides import ConfigError
@@ -36,12 +36,14 @@ from .presets import get_preset
 from .recipe import build_recipe
 from .resolve import resolve
 from .result import build_result, result_json
-from .rng import seed_everything
+from .rng import seed_data_draws, seed_everything
 from .run_folder import (
     CHECKPOINT,
+    CODE_DIFF,
     CONFIG,
     ERROR,
     RESULT,
+    TRANSFER,
     RunFolderError,
     RunLock,
     atomic_write_text,
@@ -83,12 +85,17 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None) -> d
     """
     from .data import load_data
 
+    if not str(out).strip():
+        raise ConfigError("--out: empty; give the run folder (it is created)")
     out = Path(out)
     cfg = resolve(cfg)
     run_id = cfg.run_id()
     if (out / CONFIG).exists():
         on_disk = load_config(out / CONFIG)
-        if on_disk.run_id() != run_id:
+        if on_disk.fingerprint() != cfg.fingerprint():
+            if on_disk.run_id() == run_id or out.name == run_id:  # the same run id, other values: a default moved
+                raise ConfigError(f"{out}: was trained under other defaults ({_first_difference(on_disk, cfg)}); "
+                                  "move the folder away to train it again under these")
             raise ConfigError(f"{out}: holds run {on_disk.run_id()}, not this config's run {run_id}; "
                               "choose another --out")
     ended = read_result(out)
@@ -104,10 +111,15 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None) -> d
     lock = RunLock(out)
     if denv.is_main and not lock.acquire():
         raise RunBusy(f"{out}: another process is training this run (lock {out / '.lock'})")
+    ended = read_result(out)  # a concurrent launch may have finished it while we waited for the lock
+    if ended is not None:
+        lock.release()
+        return ended
     try:
         if denv.is_main:
             remove_temp_files(out)  # of writes a kill interrupted; no other process writes here now
             atomic_write_text(out / CONFIG, config_yaml(cfg))
+            _record_code(out)
         return _train(cfg, out, bundle, denv, device, progress)
     except (RunInterrupted, RunBusy, KeyboardInterrupt):
         raise
@@ -122,6 +134,37 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None) -> d
     finally:
         lock.release()
         D.shutdown(denv)
+
+
+def _first_difference(a: RunConfig, b: RunConfig) -> str:
+    from .overrides import to_dict
+
+    da, db = to_dict(a), to_dict(b)
+    diffs = [f"{s}.{k}: {da[s].get(k)!r} then, {db[s].get(k)!r} now" for s in db for k in db[s]
+             if da[s].get(k) != db[s].get(k)]
+    return "; ".join(diffs[:3]) + (" …" if len(diffs) > 3 else "")
+
+
+def _initial_weights(cfg: RunConfig, out: Path, model: torch.nn.Module, denv: D.DistEnv) -> None:
+    """``train.init_from``'s weights into the fresh model (every rank), the transfer report into
+    ``transfer.json`` and one log line (rank 0)."""
+    import json
+
+    from .pretrained import load_into
+
+    report = load_into(cfg.train.init_from, model)
+    if denv.is_main:
+        atomic_write_text(out / TRANSFER, json.dumps(report.to_json(), indent=1) + "\n")
+        print(f"[{out.name}] {report.line()}", flush=True)
+
+
+def _record_code(out: Path) -> None:
+    """``code.diff``: the uncommitted changes of the checkout that (re)starts the run, when there are any."""
+    from .environment import git_diff
+
+    diff = git_diff()
+    if diff:
+        atomic_write_text(out / CODE_DIFF, diff)
 
 
 def _record_failure(out: Path, text: str) -> None:
@@ -143,6 +186,9 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
     model = VisionTransformer(cfg.model).to(device)
+    if tc.init_from and not (out / CHECKPOINT).exists():  # a resume's checkpoint holds the weights already
+        _initial_weights(cfg, out, model, denv)
+    seed_data_draws(cfg.data.seed)
     if tc.channels_last:
         model = model.to(memory_format=torch.channels_last)
     batches = Batches(bundle, cfg, denv, device)
@@ -160,6 +206,8 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
     run = RunParts(cfg, out, denv, device, model, net, bundle, batches, recipe, log, started)
 
     diverged: dict[str, int] | None = None
+    if tc.epochs == 0 and not state.history:  # evaluation only: the initial (transferred) weights
+        evaluate_only(run, state)
     with StopFlag() as stop:
         while state.epoch < tc.epochs and diverged is None:
             diverged = train_epoch(run, state, stop)
