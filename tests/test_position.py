@@ -1,4 +1,4 @@
-"""Position: the relative index of seed 000, bias tables and their bicubic resizing, absolute
+"""Position: the relative index of Swin eq. 4, bias tables and their bicubic resizing, absolute
 embedding resampling, and models run at a resolution / window other than the one they were built for."""
 
 from __future__ import annotations
@@ -11,24 +11,22 @@ from vt_core.layers import Attention, RelativePositionBias, WindowAttention, rel
 from vt_core.layers.position import AbsolutePositionEmbedding, resample_abs_pos, resize_bias_table
 
 
-def _seed_relative_position_index(window_size: tuple[int, int]) -> torch.Tensor:
-    """Seed 000's construction, line by line."""
-    coords_h = torch.arange(window_size[0])
-    coords_w = torch.arange(window_size[1])
-    coords = torch.stack(torch.meshgrid([coords_h, coords_w], indexing="ij"))  # 2, Wh, Ww
-    coords_flatten = torch.flatten(coords, 1)  # 2, Wh*Ww
-    relative_coords = coords_flatten[:, :, None] - coords_flatten[:, None, :]  # 2, Wh*Ww, Wh*Ww
-    relative_coords = relative_coords.permute(1, 2, 0).contiguous()  # Wh*Ww, Wh*Ww, 2
-    relative_coords[:, :, 0] += window_size[0] - 1
-    relative_coords[:, :, 1] += window_size[1] - 1
-    relative_coords[:, :, 0] *= 2 * window_size[1] - 1
-    return relative_coords.sum(-1)
+def _index_by_loops(h: int, w: int) -> torch.Tensor:
+    """Swin (Liu et al., ICCV 2021) eq. 4: the bias of query (yq, xq) and key (yk, xk) is entry
+    (yq − yk + h − 1, xq − xk + w − 1) of a (2h−1)×(2w−1) table, read row-major — pair by pair."""
+    n = h * w
+    index = torch.empty(n, n, dtype=torch.long)
+    for q in range(n):
+        for k in range(n):
+            (yq, xq), (yk, xk) = divmod(q, w), divmod(k, w)
+            index[q, k] = (yq - yk + h - 1) * (2 * w - 1) + (xq - xk + w - 1)
+    return index
 
 
 # ----------------------------------------------------------------------------- the index
 @pytest.mark.parametrize("h,w", [(1, 1), (2, 2), (4, 4), (7, 7), (3, 5), (6, 2)])
-def test_relative_position_index_equals_seed(h, w):
-    assert torch.equal(relative_position_index(h, w), _seed_relative_position_index((h, w)))
+def test_relative_position_index_is_swin_eq4(h, w):
+    assert torch.equal(relative_position_index(h, w), _index_by_loops(h, w))
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 7])

@@ -1,4 +1,4 @@
-"""Windows: partition/reverse, the shifted-window mask (seed 000's 9 regions) and masked window
+"""Windows: partition/reverse, the shifted-window mask (Swin §3.2's sub-windows) and masked window
 attention checked against a brute-force dense computation on odd, padded sizes."""
 
 from __future__ import annotations
@@ -10,28 +10,39 @@ from vt_core.layers import RelativePositionBias, WindowAttention, window_attenti
 from vt_core.layers.windows import MASK_VALUE
 
 
-# ----------------------------------------------------------------------------- seed 000, verbatim in spirit
-def _seed_window_partition(x: torch.Tensor, ws: int) -> torch.Tensor:
-    """timm / seed 000: (B, H, W, C) → (nW·B, ws, ws, C)."""
+# ----------------------------------------------------------------------------- references from the paper's words
+# Swin (Liu et al., ICCV 2021) §3.2: the map is cut into non-overlapping M×M windows, read row by row;
+# a shifted block first rolls the map by −s, and masks attention between tokens that come from
+# different windows of the shifted partition ("sub-windows"), which the roll put into one window.
+def _windows_by_loops(x: torch.Tensor, m: int) -> torch.Tensor:
+    """(B, H, W, C) → (B·nW, m·m, C): for each image, window after window in row-major order, the
+    window's tokens in row-major order — gathered one token at a time."""
     B, H, W, C = x.shape
-    x = x.view(B, H // ws, ws, W // ws, ws, C)
-    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, ws, ws, C)
+    out = []
+    for b in range(B):
+        for wi in range(H // m):
+            for wj in range(W // m):
+                out.append(torch.stack([x[b, wi * m + i, wj * m + j] for i in range(m) for j in range(m)]))
+    return torch.stack(out)
 
 
-def _seed_attn_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
-    """Seed 000's SW-MSA mask: img_mask labelled by the 9 slices, differences, −100 where ≠ 0."""
-    img_mask = torch.zeros((1, H, W, 1))
-    h_slices = (slice(0, -window_size), slice(-window_size, -shift_size), slice(-shift_size, None))
-    w_slices = (slice(0, -window_size), slice(-window_size, -shift_size), slice(-shift_size, None))
-    cnt = 0
-    for h in h_slices:
-        for w in w_slices:
-            img_mask[:, h, w, :] = cnt
-            cnt += 1
-    mask_windows = _seed_window_partition(img_mask, window_size)
-    mask_windows = mask_windows.view(-1, window_size * window_size)
-    attn_mask = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
-    return attn_mask.masked_fill(attn_mask != 0, float(-100.0)).masked_fill(attn_mask == 0, float(0.0))
+def _allowed_after_shift(H: int, W: int, m: int, s: int) -> torch.Tensor:
+    """(nW, m², m²) booleans on an H×W map rolled by −s: token p may attend to token q of its window
+    iff both came from the same window of the partition shifted by s, i.e. their original rows
+    (and columns) fall in the same band ⌊(y − s) / M⌋, without wrapping around."""
+    def band(canvas: int, size: int) -> int:
+        original = (canvas + s) % size  # where the roll by −s brought this canvas row (column) from
+        return (original - s) // m if original >= s else -1  # rows above s: the partial first window
+
+    nW = (H // m) * (W // m)
+    allowed = torch.zeros(nW, m * m, m * m, dtype=torch.bool)
+    for k in range(nW):
+        wi, wj = divmod(k, W // m)
+        cells = [(wi * m + i, wj * m + j) for i in range(m) for j in range(m)]
+        for a, (ya, xa) in enumerate(cells):
+            for c, (yc, xc) in enumerate(cells):
+                allowed[k, a, c] = band(ya, H) == band(yc, H) and band(xa, W) == band(xc, W)
+    return allowed
 
 
 # ----------------------------------------------------------------------------- partition / reverse
@@ -41,8 +52,8 @@ def test_partition_reverse_round_trip(H, W, m):
     windows = window_partition(x, m)
     assert windows.shape == (2 * (H // m) * (W // m), m * m, 5)
     assert torch.equal(window_reverse(windows, m, H, W), x)
-    # the same windows, in the same order, as timm's / the seed's partition
-    assert torch.equal(windows, _seed_window_partition(x, m).view(-1, m * m, 5))
+    # the same windows, in the same order, as gathered token by token
+    assert torch.equal(windows, _windows_by_loops(x, m))
 
 
 def test_partition_contents():
@@ -62,11 +73,11 @@ def test_partition_contents():
     [(8, 8, 4, 2), (12, 8, 4, 2), (16, 12, 4, 1), (16, 16, 4, 3), (14, 14, 7, 3), (9, 9, 3, 1), (6, 6, 6, 3),
      (56, 56, 7, 3), (10, 20, 5, 2)],
 )
-def test_shift_mask_equals_seed_nine_regions(H, W, m, s):
+def test_shift_mask_keeps_attention_within_sub_windows(H, W, m, s):
     mask = window_attention_mask(H, W, m, s)
-    ref = _seed_attn_mask(H, W, m, s)
-    assert mask is not None and mask.shape == ref.shape == ((H // m) * (W // m), m * m, m * m)
-    assert torch.equal(mask == 0, ref == 0)
+    allowed = _allowed_after_shift(H, W, m, s)
+    assert mask is not None and mask.shape == allowed.shape == ((H // m) * (W // m), m * m, m * m)
+    assert torch.equal(mask == 0, allowed)
     assert set(mask.unique().tolist()) <= {0.0, MASK_VALUE}
     # every query keeps itself, and a mask is symmetric when nothing is padded
     assert bool((torch.diagonal(mask, dim1=1, dim2=2) == 0).all())
@@ -79,17 +90,17 @@ def test_no_mask_without_shift_or_padding():
 
 
 @pytest.mark.parametrize("H,W,m,s", [(9, 9, 4, 2), (10, 13, 4, 2), (7, 5, 3, 1), (9, 9, 4, 0), (3, 3, 4, 2)])
-def test_padded_mask_is_seed_mask_on_padded_canvas_minus_padded_keys(H, W, m, s):
-    """On a map padded to multiples of m: the seed's regions on the padded canvas, and no padded key."""
+def test_padded_mask_is_the_sub_window_mask_on_the_padded_canvas_minus_padded_keys(H, W, m, s):
+    """On a map padded to multiples of m: the sub-windows of the padded canvas, and no padded key."""
     Hp, Wp = -(-H // m) * m, -(-W // m) * m
     mask = window_attention_mask(H, W, m, s)
     allowed = torch.ones(Hp // m * (Wp // m), m * m, m * m, dtype=torch.bool)
     if s:
-        allowed &= _seed_attn_mask(Hp, Wp, m, s) == 0
+        allowed &= _allowed_after_shift(Hp, Wp, m, s)
     real = torch.zeros(1, Hp, Wp, 1)
     real[:, :H, :W] = 1
     real = torch.roll(real, shifts=(-s, -s), dims=(1, 2))
-    real = _seed_window_partition(real, m).view(-1, m * m).bool()
+    real = _windows_by_loops(real, m).view(-1, m * m).bool()
     allowed &= real[:, None, :]
     assert torch.equal(mask == 0, allowed)
 
