@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -24,6 +25,7 @@ from .keys import ALPHA, CONFIDENCE, MODEL_COSTS, STATUSES, device_kind, higher_
 from .multiplicity import CORRECTIONS, adjust, power_alpha
 from .power import POWER, detectable_difference, seeds_needed, welch_df
 from .resample import SEED, bootstrap_difference, bootstrap_mean
+from .selection import ReportError
 from .variance import NO_DECOMPOSITION, seed_sources
 
 # every key ``compare`` returns but the verdict, unset: the row of a variant that is not compared
@@ -37,6 +39,30 @@ NO_FAMILY: dict[str, Any] = {"p_adj": math.nan, "correction": "", "mde": math.na
 INTERVALS = ("t", "bootstrap")
 COST_COLUMNS = {"params_m": "params", "gmacs": "gmacs", "train_img_per_s": "train_img_per_s",
                 "peak_mem_mb": "peak_mem_mb"}  # per-variant cost column → the runs table's column
+
+
+@dataclass(frozen=True)
+class StatOptions:
+    """How a report's statistics are computed (the command line's --correction, --interval, --min-effect)."""
+
+    alpha: float = ALPHA
+    correction: str = "holm"
+    interval: str = "t"
+    min_effect: float | None = None
+    bootstrap_seed: int = SEED
+
+    def __post_init__(self) -> None:
+        if self.correction not in CORRECTIONS:
+            raise ReportError(f"--correction: {self.correction!r} is not one of {', '.join(CORRECTIONS)}")
+        if self.interval not in INTERVALS:
+            raise ReportError(f"--interval: {self.interval!r} is not one of {', '.join(INTERVALS)}")
+        if self.min_effect is not None and not (math.isfinite(self.min_effect) and self.min_effect > 0):
+            raise ReportError(f"--min-effect: {self.min_effect} must be a positive number (in the metric's units)")
+        if not 0 < self.alpha < 1:
+            raise ReportError(f"alpha: {self.alpha} must lie in (0, 1)")
+
+    def kwargs(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def t_interval(values: Iterable[float], confidence: float = CONFIDENCE) -> tuple[float, float, float, float]:
@@ -69,6 +95,7 @@ def describe(values: Mapping[Any, float], confidence: float = CONFIDENCE, *, int
     if interval == "bootstrap":
         lo, hi = bootstrap_mean(np.fromiter(values.values(), float), confidence=confidence, seed=bootstrap_seed)
     return {"n": len(values), "mean": mean, "std": std, "ci_low": lo, "ci_high": hi,
+            "ci_method": "BCa" if interval == "bootstrap" else "t",
             "seeds": ",".join(seed_text(s) for s in sorted(values, key=seed_key))}
 
 
