@@ -269,6 +269,8 @@ def _reproduce(c: Content) -> list[Block]:
     run_commits = sorted({str(x) for x in runs.get("commit", pd.Series(dtype=object)).dropna()})
     devices = sorted({str(x) for x in runs.get("device", pd.Series(dtype=object)).dropna()})
     files = ", ".join(f"`{f}`" for f in DATA_FILES)
+    if c.others:
+        files += f", `table_<metric>.csv/.md/.tex` for {', '.join(f'`{m}`' for m, _ in c.others)}"
     if c.figures:
         files += ", " + ", ".join(f"`{p.stem}.png/.pdf`" for _, p in c.figures)
     written = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
