@@ -239,6 +239,8 @@ def test_seeds_needed(toy):
     assert welch_power(n) >= 0.8 > welch_power(n - 1)
     assert math.isnan(s.loc["single", "seeds_needed"]) and math.isnan(s.loc["base", "seeds_needed"])
     assert math.isnan(R.summarize(toy.runs, "top1", "base", toy.variants).loc["noise", "seeds_needed"])
+    flat = _frame({"base": dict(enumerate(BASE5)), "a": dict(enumerate(BASE5 + 1.0))})  # no spread observed
+    assert math.isnan(R.summarize(flat, "top1", "base", min_effect=0.3).loc["a", "seeds_needed"])
 
 
 # ------------------------------------------------------------------------------------ two seeds

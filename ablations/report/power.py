@@ -100,13 +100,13 @@ def seeds_needed(effect: float, *, sd_diff: np.ndarray, var_v: np.ndarray, var_b
     ``effect`` is detected with ``power``, at the observed spread: the per-seed differences' std
     where paired, the two variances (equal seeds on each side, Welch's df) otherwise.
 
-    NaN where the spread is unknown; 2 where there is none; inf beyond ``MAX_SEEDS``.
+    NaN where the spread is unknown or none was observed (it cannot be planned from); inf beyond
+    ``MAX_SEEDS``.
     """
     sd_diff, var_v, var_b = (np.asarray(a, dtype=float) for a in (sd_diff, var_v, var_b))
     paired = np.asarray(paired, dtype=bool)
     spread = np.where(paired, sd_diff**2, var_v + var_b)
     out = np.full(spread.shape, np.nan)
-    out[np.isfinite(spread) & (spread == 0)] = 2.0
     todo = np.isfinite(spread) & (spread > 0)
     if not todo.any() or effect == 0:
         return out

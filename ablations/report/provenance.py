@@ -56,7 +56,7 @@ def provenance(runs: pd.DataFrame) -> tuple[str, list[str]]:
         trees = set(ran["tree"])
         tree = "a clean tree" if trees == {"clean"} else ("clean or unrecorded trees" if "clean" in trees
                                                            else "the tree's state not recorded")
-        pk = f" with {package_sets[0]}" if package_sets[0] else ""
+        pk = f"; {package_sets[0]}" if package_sets[0] else ""
         return f"All {len(ran)} runs with a result ran the same code: commit `{commits[0]}`, {tree}{pk}.", []
     flags = []
     if len(commits) > 1 or len(dirty):

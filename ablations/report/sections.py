@@ -111,8 +111,8 @@ def methods_note(o: StatOptions, baseline: str, summary: pd.DataFrame) -> str:
         correction = (f"adjusted over the family of the {comparisons} with `{baseline}` by {NAMES[o.correction]} "
                       f"({ref}), the verdict taken from the adjusted p")
         level = f"α/{max(family, 1)}, the level a lone real difference among the {comparisons} must reach"
-    text = (f"Mean ± std over the seeds of the finished runs; 95 % intervals of the means and of Δ from {interval} "
-            f"(per comparison, not simultaneous). Δ: difference to `{baseline}`, tested with a paired t-test when "
+    text = (f"Mean ± std over the seeds of the finished runs; 95 % intervals of the means and of Δ from {interval}, "
+            f"each on its own (not simultaneous). Δ: difference to `{baseline}`, tested with a paired t-test when "
             f"both have the same seeds and Welch's t-test otherwise (α = {o.alpha:g}, two-sided), p-values "
             f"{correction}. A variant with one seed gets no interval. Effect: Hedges' g (independent seeds) or d_z "
             f"(paired); P(beats): the probability that the variant beats `{baseline}` on a random seed (McGraw & "

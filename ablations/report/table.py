@@ -114,7 +114,11 @@ def _ci_cell(r: Row, d: int) -> Cell:
     s, n = r.stats, int(r.stats["n"])
     if n == 0:
         return Cell("")
-    return Cell("none: one seed" if n == 1 else f"[{fmt_number(s['ci_low'], d)}, {fmt_number(s['ci_high'], d)}]")
+    if n == 1:
+        return Cell("none: one seed")
+    if not math.isfinite(s["ci_low"]):  # the bootstrap of seeds that are all equal
+        return Cell("none: no spread")
+    return Cell(f"[{fmt_number(s['ci_low'], d)}, {fmt_number(s['ci_high'], d)}]")
 
 
 def _diff_cell(r: Row, d: int) -> Cell:
