@@ -45,6 +45,8 @@ def _grid(root: Path, name: str, runs: list[dict], variants: list[str], *, basel
             ov["data.seed"] = r["data_seed"]
         if "estimate" in r:
             e["estimate"] = r["estimate"]
+        if "transfer" in r:  # a run started from weights: the launcher records train.init_from in its overrides
+            ov["train.init_from"] = r["transfer"]["checkpoint"]
         entries.append(e)
         if r.get("result") is None:
             continue

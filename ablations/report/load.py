@@ -119,8 +119,8 @@ def aggregate(grid_name: str, runs_dir: str | Path = "runs", *, profile: str | N
     for e in keep:
         rid = e["run_id"]
         state = reads[rid][0]
-        if state != "pending" and rid not in transfers:
-            transfers[rid] = read_transfer(f"{gdir}/{rid}") or {}
+        if state != "pending" and rid not in transfers and (e.get("overrides") or {}).get("train.init_from"):
+            transfers[rid] = read_transfer(f"{gdir}/{rid}") or {}  # only runs started from weights have one
         table.add(e, reads[rid], transfers.get(rid))
         if curves and state in ("done", "diverged", "running", "interrupted"):
             if rid not in curve_cache:

@@ -8,13 +8,13 @@ noncentral t with df degrees of freedom and noncentrality δ / se, so its power 
     P(T' > t_c) + P(T' < −t_c),   T' ~ t'(df, δ/se)
 
 (both tails, as ``statsmodels.stats.power`` counts them). The noncentral t comes from
-``scipy.special`` (``nctdtr``, ``nctdtrinc``), vectorised over comparisons.
+``scipy.special`` (``nctdtr``), vectorised over comparisons.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import nctdtr, nctdtrinc, stdtrit
+from scipy.special import nctdtr, ndtri, stdtrit
 
 POWER = 0.8
 MAX_SEEDS = 100_000  # seeds_needed searches up to this many per side; beyond it: inf
@@ -40,16 +40,30 @@ def noncentrality_for_power(df: np.ndarray, alpha: float, power: float = POWER) 
     if not ok.any():
         return out
     d = df[ok]
-    tc = stdtrit(d, 1.0 - alpha / 2.0)
-    # one tail first (nctdtrinc inverts the CDF in nc), then the other tail's small share, a fixed point
-    nc = nctdtrinc(d, 1.0 - power, tc)
-    for _ in range(4):
-        nc = nctdtrinc(d, 1.0 - power + nctdtr(d, nc, -tc), tc)
-    bad = ~np.isfinite(nc) | ~(np.abs(t_power(nc, d, alpha) - power) <= 1e-7)
-    if bad.any():  # nctdtrinc gives up for very few df: bisection on log(nc), power rises with nc
+    nc = _secant_nc(d, alpha, power)
+    bad = ~np.isfinite(nc) | ~(np.abs(t_power(nc, d, alpha) - power) <= 1e-9)
+    if bad.any():  # the secant steps can overshoot with very few df: bisection, power rises with nc
         nc[bad] = _bisect_nc(d[bad], alpha, power)
+        missed = bad & ~(np.abs(t_power(nc, d, alpha) - power) <= 1e-6)
+        nc[missed] = np.nan  # far in the tails (1–2 seeds at a tiny α) the noncentral t is not computable
     out[ok] = nc
     return out
+
+
+def _secant_nc(df: np.ndarray, alpha: float, power: float) -> np.ndarray:
+    """Secant steps on power(nc) − power from the normal approximation nc ≈ t_c + z_power."""
+    x0 = stdtrit(df, 1.0 - alpha / 2.0) + ndtri(power)
+    x1 = x0 * 1.05 + 0.1
+    f0, f1 = t_power(x0, df, alpha) - power, t_power(x1, df, alpha) - power
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(30):
+            step = np.where(f1 != f0, f1 * (x1 - x0) / (f1 - f0), 0.0)
+            x0, f0 = x1, f1
+            x1 = np.maximum(x1 - step, 1e-6)
+            f1 = t_power(x1, df, alpha) - power
+            if not (np.abs(f1) > 1e-11).any():
+                break
+    return x1
 
 
 def _bisect_nc(df: np.ndarray, alpha: float, power: float) -> np.ndarray:

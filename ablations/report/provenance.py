@@ -14,11 +14,17 @@ from .keys import seed_key
 _PACKAGES = ("python", "torch", "timm", "torchvision", "numpy")  # env keys that are versions (vt_core.environment)
 
 
+_TEXTS: dict[tuple[Any, ...], str] = {}  # the few distinct version sets of a grid, each formatted once
+
+
 def packages_text(env: dict[str, Any]) -> str:
     """'python 3.11.9 · timm 1.0.11 · torch 2.5.0' from ``env["packages"]`` or the version keys of env."""
     packages = env.get("packages") if isinstance(env.get("packages"), dict) else {}
-    versions = {**{k: env[k] for k in _PACKAGES if isinstance(env.get(k), str)}, **packages}
-    return " · ".join(f"{k} {versions[k]}" for k in sorted(versions) if versions[k] is not None)
+    key = (*(str(env.get(k)) for k in _PACKAGES), *sorted((str(k), str(v)) for k, v in packages.items()))
+    if key not in _TEXTS:
+        versions = {**{k: env[k] for k in _PACKAGES if isinstance(env.get(k), str)}, **packages}
+        _TEXTS[key] = " · ".join(f"{k} {versions[k]}" for k in sorted(versions) if versions[k] is not None)
+    return _TEXTS[key]
 
 
 def _tree(dirty: Any) -> str:
