@@ -48,7 +48,8 @@ def _result(variant: str, seed: int, top1: float, status: str = "done") -> dict:
     params, gmacs = COST[variant]
     r = {
         "status": status, "run_id": _rid(variant, seed), "epochs": EPOCHS, "top1": top1, "top5": min(100.0, top1 + 20),
-        "loss": 3.0 - top1 / 40, "train_loss": 2.5 - top1 / 50, "best_top1": top1 + 0.5, "best_top5": min(100.0, top1 + 21),
+        "loss": 3.0 - top1 / 40, "train_loss": 2.5 - top1 / 50, "best_top1": top1 + 0.5,
+        "best_top5": min(100.0, top1 + 21),
         "best_epoch": EPOCHS, "params": params, "macs": gmacs * 1e9, "gmacs": gmacs,
         "train_img_per_s": 1000.0 / gmacs + seed, "peak_mem_mb": 300 + 100 * gmacs + seed, "wall_time_s": 12.0 + seed,
         "world_size": 1, "env": {"git_commit": "f00dfeed", "torch": "2.5.0", "device": "cpu (2 cores)"},
@@ -64,7 +65,8 @@ def _result(variant: str, seed: int, top1: float, status: str = "done") -> dict:
 def _metrics(top1: float, cut: bool = False) -> str:
     lines = []
     for e in range(1, EPOCHS + 1):
-        lines.append({"epoch": e - 1, "step": e * 10 - 5, "train_loss": 2.0, "lr": 1e-3, "grad_norm": 1.0})  # a step row
+        # a step row
+        lines.append({"epoch": e - 1, "step": e * 10 - 5, "train_loss": 2.0, "lr": 1e-3, "grad_norm": 1.0})
         lines.append({"epoch": e, "step": e * 10, "train_loss": 2.5 - e * 0.3, "train_top1": top1 * e / EPOCHS,
                       "val_loss": 2.0 - e * 0.2, "val_top1": top1 * (0.55 + 0.45 * e / EPOCHS), "val_top5": 90.0,
                       "lr": 1e-3, "grad_norm": 1.0, "img_per_s": 500.0})
@@ -91,7 +93,8 @@ def build_runs(root: Path) -> Path:
     # another profile (different shared overrides): must not be mixed in
     for s in SEEDS:
         entries.append({"variant": "base", "seed": s, "run_id": f"cifar-base-{s}", "profile": "cifar",
-                        "overrides": {"preset": "vit_cpu", "data.name": "cifar10", "model.pos": "abs", "train.seed": s}})
+                        "overrides": {"preset": "vit_cpu", "data.name": "cifar10", "model.pos": "abs",
+                                      "train.seed": s}})
     index = {"grid": "toy", "description": "A toy grid with known numbers.", "baseline": "base", "metric": "top1",
              "axes": ["model.pos", "model.pool"], "paper": {"base": 71.3, "better": 75.0},
              "variants": VARIANTS, "runs": entries}
@@ -435,13 +438,14 @@ def test_html_table_fits_the_page(report):
     assert "overflow-x:auto" in css[".table-wrap"] and "max-width:100%" in css[".table-wrap"]
     assert re.search(r'<div class="table-wrap">\s*<table>.*</table>\s*</div>', page, re.S)
     assert "white-space:normal" in css["td.wrap"] and "white-space:nowrap" in css["td"]
-    header = [c.split() for c, _ in re.findall(r'<th class="([^"]+)">([^<]*)</th>', page)]
-    names = re.findall(r'<th class="[^"]+">([^<]*)</th>', page)
-    row = re.search(r"<tr><td[^>]*>better</td>.*?</tr>", page).group(0)
+    main = page.split("</table>")[0]  # the main table (the other metrics' tables follow it)
+    header = [c.split() for c, _ in re.findall(r'<th class="([^"]+)">([^<]*)</th>', main)]
+    names = re.findall(r'<th class="[^"]+">([^<]*)</th>', main)
+    row = re.search(r"<tr><td[^>]*>better</td>.*?</tr>", main).group(0)
     cells = [c.split() for c in re.findall(r'<td class="([^"]+)">', row)]
     assert cells == header  # every cell of a column is classed like its header
     wraps = {n for n, c in zip(names, cells, strict=True) if "wrap" in c}
-    assert {"Verdict", "Runs", "pos"} <= wraps and not wraps & {"Variant", "p (test)", "95% CI", "GMACs"}
+    assert {"Verdict", "Runs", "pos"} <= wraps and not wraps & {"Variant", "p (test)", "95% CI (t)", "GMACs"}
 
 
 # ---------------------------------------------------------------------------------------- CLI
@@ -497,12 +501,12 @@ def test_superseded_and_stale_entries(tmp_path):
     """An edited variant leaves its old run id in grid.json; a removed variant leaves its runs: neither counts."""
     gdir = tmp_path / "edit"
     gdir.mkdir()
-    entries = [{"variant": "a", "seed": 0, "run_id": "a-old", "profile": "cpu", "overrides": {"model.pos": "abs", "train.seed": 0}},
-               {"variant": "a", "seed": 0, "run_id": "a-new", "profile": "cpu", "overrides": {"model.pos": "abs", "train.seed": 0}},
-               {"variant": "gone", "seed": 0, "run_id": "g0", "profile": "cpu", "overrides": {"model.pos": "rel", "train.seed": 0}}]
-    (gdir / "grid.json").write_text(json.dumps({"grid": "edit", "baseline": "a", "metric": "top1", "axes": ["model.pos"],
-                                                "variants": ["a"], "runs": entries}))
-    for rid, top1 in (("a-old", 10.0), ("a-new", 20.0), ("g0", 30.0)):
+    entries = [{"variant": v, "seed": 0, "run_id": rid, "profile": "cpu",
+                "overrides": {"model.pos": pos, "train.seed": 0}}
+               for v, rid, pos in (("a", "a-old", "abs"), ("a", "a-new", "abs"), ("gone", "g0", "rel"))]
+    (gdir / "grid.json").write_text(json.dumps({"grid": "edit", "baseline": "a", "metric": "top1",
+                                                "axes": ["model.pos"], "variants": ["a"], "runs": entries}))
+    for rid in ("a-old", "a-new", "g0"):
         (gdir / rid).mkdir()
     (gdir / "a-new" / "result.json").write_text(json.dumps({"status": "done", "top1": 20.0}))
     (gdir / "g0" / "result.json").write_text(json.dumps({"status": "done", "top1": 30.0}))
@@ -510,5 +514,6 @@ def test_superseded_and_stale_entries(tmp_path):
     assert agg.runs[["variant", "run_id", "top1"]].values.tolist() == [["a", "a-new", 20.0]]
     assert any("superseded by a-new" in e for e in agg.excluded)
     assert any("'gone'" in e for e in agg.excluded)
-    out = R.write_report(str(tmp_path / "grids" / "edit.py"), runs_dir=tmp_path, out_dir=tmp_path / "rep")  # a path: its stem
+    # a path: its stem
+    out = R.write_report(str(tmp_path / "grids" / "edit.py"), runs_dir=tmp_path, out_dir=tmp_path / "rep")
     assert "superseded" in out.read_text()

@@ -2,34 +2,60 @@
 
     python ablations/report.py --grid relpos_vs_abs                       # reports/relpos_vs_abs/
     python -m ablations.report --grid relpos_vs_abs                       # the same
+    python ablations/report.py --grid relpos_vs_abs --metric top1,top5,val_loss --correction bh \\
+        --interval bootstrap --min-effect 0.3
 
-Exit codes: 0 written, 2 bad input (no grid.json, unknown metric or profile), one line on stderr.
+Exit codes: 0 written, 2 bad input (no grid.json, one without runs, an unknown metric, profile or
+option), one line on stderr.
 """
 
 from __future__ import annotations
 
-import argparse
+import math
 import shlex
 import sys
 
 from vt_core import exit_codes
+from vt_core.cli import OneLineParser
 from vt_core.overrides import ConfigError
 
+from .multiplicity import CORRECTIONS
+from .stats import INTERVALS
 from .write import write_report
 
 
+def _positive(text: str) -> float:
+    import argparse
+
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(x) and x > 0):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number (a difference in the metric's units)")
+    return x
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python ablations/report.py", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="python ablations/report.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--grid", required=True, help="the grid's name (runs/<grid>/grid.json) or its module's path")
     p.add_argument("--runs-dir", default="runs", help="where run folders live (default: runs)")
     p.add_argument("--out", help="output folder (default: reports/<grid>)")
-    p.add_argument("--metric", help="a key of result.json (default: the grid's METRIC)")
+    p.add_argument("--metric", help="keys of result.json, comma-separated, one table each, the first the main one "
+                                    "(default: the grid's METRIC); val_loss, val_top1, val_top5 name loss, top1, top5")
     p.add_argument("--profile", help="report this profile's runs (default: the setting run last)")
+    p.add_argument("--correction", choices=CORRECTIONS, default="holm",
+                   help="multiple-comparison correction over each table's comparisons (default: holm)")
+    p.add_argument("--interval", choices=INTERVALS, default="t",
+                   help="95%% intervals from the t-distribution or the BCa bootstrap (default: t)")
+    p.add_argument("--min-effect", type=_positive, metavar="DELTA",
+                   help="a difference that matters, in the metric's units: the seeds needed to detect it")
     args = p.parse_args(argv)
     cmd = shlex.join(["python", "ablations/report.py", *(sys.argv[1:] if argv is None else argv)])
     try:
         path = write_report(args.grid, runs_dir=args.runs_dir, out_dir=args.out, metric=args.metric,
-                            profile=args.profile, command=cmd)
+                            profile=args.profile, command=cmd, correction=args.correction, interval=args.interval,
+                            min_effect=args.min_effect)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return exit_codes.BAD_INPUT

@@ -76,7 +76,9 @@ def decimals(metric: str) -> int:
 
 
 def seed_key(seed: Any) -> tuple[int, Any]:
-    """Seeds in numeric order, then any that are not numbers."""
+    """Seeds in numeric order, then any that are not numbers; (init, data) pairs in order of both."""
+    if isinstance(seed, tuple):
+        return (2, tuple(seed_key(x) for x in seed))
     return (0, seed) if isinstance(seed, (int, float)) else (1, str(seed))
 
 

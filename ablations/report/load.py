@@ -12,11 +12,32 @@ from typing import Any
 
 import pandas as pd
 
-from .keys import COSTS, METRICS, MODEL_COSTS, STATUSES, cell
-from .readers import CurveId, RunRead, curves_frame, last_line, number, read_curve, read_run
-from .selection import Entry, ReportError, axes_of, choose_setting, current_variants, one_run_per_seed, valid_entries
+from .keys import COSTS, METRICS, MODEL_COSTS, STATUSES, cell, device_kind
+from .provenance import packages_text
+from .readers import (
+    CurveId,
+    RunRead,
+    curves_frame,
+    last_line,
+    number,
+    read_curve,
+    read_run,
+    read_transfer,
+    transfer_summary,
+)
+from .selection import (
+    Entry,
+    ReportError,
+    axes_of,
+    choose_setting,
+    current_variants,
+    one_run_per_seed,
+    valid_entries,
+)
 
 _SKIPPED_KEYS = ("world_size", "diverged_at", "run_id")  # numeric keys of result.json that are not measurements
+# text columns of the runs table after the numbers: provenance, device, cost estimate, transfer, note
+_TEXT_COLUMNS = ("commit", "git_dirty", "code_diff", "packages", "device", "est_source", "transfer", "note")
 
 
 @dataclass
@@ -32,6 +53,7 @@ class Aggregate:
     setting: dict[str, Any]  # overrides shared by the reported runs (preset, BASE, profile, --set)
     problems: list[str] = field(default_factory=list)  # corrupt results, malformed entries (by path)
     excluded: list[str] = field(default_factory=list)  # runs of other settings, superseded entries
+    transfers: dict[str, dict[str, Any]] = field(default_factory=dict)  # run id → its transfer.json
 
 
 def load_index(grid_name: str, runs_dir: str | Path = "runs") -> dict[str, Any]:
@@ -45,6 +67,9 @@ def load_index(grid_name: str, runs_dir: str | Path = "runs") -> dict[str, Any]:
         raise ReportError(f"{path}: cannot be read as JSON ({type(e).__name__}: {str(e).splitlines()[0]})") from None
     if not isinstance(index, dict) or not isinstance(index.get("runs"), list):
         raise ReportError(f"{path}: not a grid index (no 'runs' list)")
+    if not index["runs"]:  # nothing was planned: there is nothing to report (and nothing is written)
+        raise ReportError(f"{path}: no runs in it (plan and launch the grid: python ablations/launch.py --grid "
+                          f"{index.get('grid', grid_name)})")
     return index
 
 
@@ -90,10 +115,13 @@ def aggregate(grid_name: str, runs_dir: str | Path = "runs", *, profile: str | N
     curve_recs: list[dict[str, Any]] = []
     curve_ids: list[CurveId] = []
     curve_cache: dict[str, list[dict[str, Any]]] = {}
+    transfers: dict[str, dict[str, Any]] = {}
     for e in keep:
         rid = e["run_id"]
         state = reads[rid][0]
-        table.add(e, reads[rid])
+        if state != "pending" and rid not in transfers and (e.get("overrides") or {}).get("train.init_from"):
+            transfers[rid] = read_transfer(f"{gdir}/{rid}") or {}  # only runs started from weights have one
+        table.add(e, reads[rid], transfers.get(rid))
         if curves and state in ("done", "diverged", "running", "interrupted"):
             if rid not in curve_cache:
                 curve_cache[rid] = read_curve(f"{gdir}/{rid}/metrics.jsonl")
@@ -102,7 +130,7 @@ def aggregate(grid_name: str, runs_dir: str | Path = "runs", *, profile: str | N
                 curve_ids.append((e["variant"], e["seed"], rid, state, len(curve_cache[rid])))
     return Aggregate(grid=index, runs=table.frame(), curves=curves_frame(curve_recs, curve_ids), variants=variants,
                      axes=axes, profile=None if chosen[0] == "None" else chosen[0], setting=json.loads(chosen[1]),
-                     problems=problems, excluded=excluded)
+                     problems=problems, excluded=excluded, transfers={k: t for k, t in transfers.items() if t})
 
 
 def _read_each_run_once(selected: list[Entry], gdir: str, problems: list[str]) -> dict[str, RunRead]:
@@ -129,11 +157,11 @@ class _RunsTable:
     extra: dict[str, None] = field(default_factory=dict)  # ordered sets
     evals: dict[str, None] = field(default_factory=dict)
 
-    def add(self, e: Entry, read: RunRead) -> None:
+    def add(self, e: Entry, read: RunRead, transfer: dict[str, Any] | None = None) -> None:
         state, result, _ = read
         rid, ov = e["run_id"], e.get("overrides") or {}
         row: dict[str, Any] = {"grid": self.grid, "profile": e.get("profile"), "variant": e["variant"],
-                               "seed": e["seed"], "run_id": rid, "status": state}
+                               "seed": e["seed"], "data_seed": e.get("data_seed"), "run_id": rid, "status": state}
         for a in self.axes:
             row[a] = cell(ov[a] if a in ov else preset_value(ov.get("preset"), a))
         note = ""
@@ -142,16 +170,31 @@ class _RunsTable:
             if state == "diverged":
                 at = result.get("diverged_at")
                 note = f"diverged at {at}" if at is not None else "diverged"
-            env = result.get("env") if isinstance(result.get("env"), dict) else {}
-            row["commit"] = env.get("git_commit")
-            row["device"] = env.get("device")
+            self._provenance(row, result)
         elif state == "failed":
             note = last_line(self.gdir / rid / "error.txt")
         elif state == "corrupt":
             note = f"corrupt {self.gdir / rid / 'result.json'}"
         row["note"] = note
+        estimate = e.get("estimate") if isinstance(e.get("estimate"), dict) else {}
+        row["est_device_hours"] = number(estimate.get("device_hours"))
+        row["est_source"] = str(estimate["source"]) if estimate.get("source") is not None else None
+        row["transfer"] = transfer_summary(transfer)
         self.rows.append(row)
 
+    def _provenance(self, row: dict[str, Any], result: dict[str, Any]) -> None:
+        """Where and with what code a run ran: the commit, whether the tree was dirty (code.diff beside
+        result.json), the package versions, the device, and the device-hours it took."""
+        env = result.get("env") if isinstance(result.get("env"), dict) else {}
+        row["commit"] = env.get("git_commit")
+        dirty = env.get("git_dirty")
+        row["git_dirty"] = dirty if isinstance(dirty, bool) else None
+        row["code_diff"] = (self.gdir / row["run_id"] / "code.diff").is_file() if dirty is True else None
+        row["packages"] = packages_text(env)
+        row["device"] = env.get("device")
+        wall, world = number(result.get("wall_time_s")), number(result.get("world_size"))
+        devices = world if device_kind(env.get("device")) == "gpu" and world >= 1 else 1.0  # a CPU run: one device
+        row["device_hours"] = wall * devices / 3600.0
     def _numbers(self, row: dict[str, Any], result: dict[str, Any], *, measured: bool) -> None:
         """Metrics and costs; a run that is not done keeps only the model's costs (params, MACs)."""
         for k in METRICS:
@@ -175,12 +218,14 @@ class _RunsTable:
                         self.evals.setdefault(f"{mk}@{size}")
 
     def frame(self) -> pd.DataFrame:
-        base_cols = ["grid", "profile", "variant", "seed", "run_id", "status", *self.axes]
-        num_cols = [*METRICS, *self.extra, *sorted(self.evals, key=_eval_sort), *COSTS]
-        runs = pd.DataFrame.from_records(self.rows, columns=[*base_cols, *num_cols, "commit", "device", "note"])
+        base_cols = ["grid", "profile", "variant", "seed", "data_seed", "run_id", "status", *self.axes]
+        num_cols = [*METRICS, *self.extra, *sorted(self.evals, key=_eval_sort), *COSTS, "device_hours",
+                    "est_device_hours"]
+        runs = pd.DataFrame.from_records(self.rows, columns=[*base_cols, *num_cols, *_TEXT_COLUMNS])
         for c in num_cols:
             runs[c] = pd.to_numeric(runs[c], errors="coerce").astype(float)
-        runs = runs[[c for c in runs.columns if c in base_cols or c == "note" or runs[c].notna().any()]]
+        keep = {"note", *(c for c in base_cols if c != "data_seed")}  # data_seed only where a grid varies it
+        runs = runs[[c for c in runs.columns if c in keep or (runs[c].notna() & (runs[c] != "")).any()]]
         runs["status"] = pd.Categorical(runs["status"], categories=list(STATUSES))
         return runs
 

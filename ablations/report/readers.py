@@ -62,6 +62,31 @@ def read_curve(path: str) -> list[dict[str, Any]]:
     return [r for r in rows if isinstance(r, dict) and "epoch" in r]
 
 
+def read_transfer(run_dir: str) -> dict[str, Any] | None:
+    """transfer.json of a run started from pretrained weights (``vt_core.transfer``): the checkpoint,
+    its format, the counts per action and the tensors; None where there is none or it does not parse."""
+    try:
+        with open(run_dir + "/transfer.json", "rb") as f:
+            data = json.loads(f.read())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def transfer_summary(transfer: dict[str, Any] | None) -> str:
+    """'copied 180 · resized 12 · new 1': the counts of transfer.json's summary that are not zero."""
+    if not transfer:
+        return ""
+    counts = transfer.get("summary") if isinstance(transfer.get("summary"), dict) else {}
+    if not counts:  # an older file without the summary: count the tensors
+        for t in transfer.get("tensors") or []:
+            if isinstance(t, dict) and isinstance(t.get("action"), str):
+                counts[t["action"]] = counts.get(t["action"], 0) + 1
+    order = ("copied", "resized", "new", "dropped")
+    keys = [*order, *sorted(k for k in counts if k not in order)]
+    return " · ".join(f"{k} {counts[k]}" for k in keys if isinstance(counts.get(k), int) and counts[k])
+
+
 def last_line(path: Path) -> str:
     """The last non-empty line of a text file (the exception of a traceback), at most 200 characters."""
     try:

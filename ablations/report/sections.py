@@ -7,7 +7,7 @@ import datetime as _dt
 import math
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,16 @@ import pandas as pd
 from .document import Block, FigureBlock, Heading, Items, Paragraph, TableBlock
 from .keys import STATUSES, cell, decimals, higher_is_better, is_percent, metric_label, seed_key
 from .load import Aggregate
-from .stats import memory_kinds
+from .multiplicity import NAMES
+from .power import MAX_SEEDS
+from .run_sections import cost_section, provenance_section, seeds_section, transfer_section
+from .stats import StatOptions, memory_kinds
 from .table import Table, fmt_number, fmt_p
 
 LIST_MAX = 60  # runs / problems listed one by one in report.md; the rest are counted
 DATA_FILES = ("table.csv", "table.md", "table.tex", "summary.csv", "runs.csv", "curves.csv")
 CAPTIONS = {
-    "bars": "{metric} per variant: bars are means over seeds, whiskers the 95 % t-interval, white points the single "
+    "bars": "{metric} per variant: bars are means over seeds, whiskers the 95 % {interval}, white points the single "
             "seeds; the dashed line is the baseline ({baseline}){paper}.",
     "curves": "Learning curves: validation top-1 accuracy and training loss per epoch, mean over seeds with a "
               "±1 std band.",
@@ -53,11 +56,16 @@ class Content:
     runs_dir: Path
     grid_path: Any
     started: float  # time.perf_counter() when the report began
+    options: StatOptions = StatOptions()
+    others: list[tuple[str, Table]] = field(default_factory=list)  # (metric, its table) after the main one
+    eval_only: bool = False  # every finished run has train.epochs = 0: evaluated, not trained
 
 
 def report_blocks(c: Content) -> list[Block]:
     return [*_overview(c), *_results(c), Heading("Verdicts"), Items(verdict_lines(c.summary, c.metric, c.baseline)),
-            *_figures(c), *_unfinished(c), *_problems(c), *_reproduce(c)]
+            *_other_metrics(c), *seeds_section(c.agg.runs, c.summary, c.metric), *_figures(c),
+            *cost_section(c.agg.runs, c.agg.variants), *transfer_section(c.agg.runs, c.agg.transfers),
+            *_unfinished(c), *_problems(c), *provenance_section(c.agg.runs), *_reproduce(c)]
 
 
 def _overview(c: Content) -> list[Block]:
@@ -75,18 +83,45 @@ def _overview(c: Content) -> list[Block]:
     if c.agg.setting:
         blocks.append(Paragraph("Settings shared by every run: "
                                 + ", ".join(f"`{k}={cell(v)}`" for k, v in c.agg.setting.items()) + "."))
+    if c.eval_only:
+        blocks.append(Paragraph("The grid evaluates without training (`train.epochs = 0`): every variant's weights "
+                                "are evaluated as loaded, so there are no learning curves; the seeds differ in what "
+                                "they evaluate on (e.g. `data.val_subset`)."))
     return blocks
 
 
 def _results(c: Content) -> list[Block]:
-    return [Heading("Results"), TableBlock(c.table), Paragraph(
-        f"Mean ± std over the seeds of the finished runs; 95 % CI from the t-distribution; "
-        f"Δ: difference to `{c.baseline}` with its 95 % CI, tested with a paired t-test when both have the "
-        f"same seeds and Welch's t-test otherwise (α = {c.alpha:g}, two-sided, not corrected for "
-        f"multiple comparisons). A variant with one seed gets no interval. Costs are medians over the "
-        f"variant's finished runs (params and GMACs of the model; throughput and peak memory as "
-        f"measured while training)." + _memory_note(memory_kinds(c.agg.runs))
-        + (" **Paper**: the published number." if c.paper else ""))]
+    return [Heading("Results"), TableBlock(c.table), Paragraph(methods_note(c.options, c.baseline, c.summary) + (
+        " Costs are medians over the variant's finished runs (params and GMACs of the model; throughput and peak "
+        "memory as measured while training)." + _memory_note(memory_kinds(c.agg.runs))
+        + (" **Paper**: the published number." if c.paper else "")
+        + (" **Transferred**: what the runs took from pretrained weights." if c.agg.transfers else "")))]
+
+
+def methods_note(o: StatOptions, baseline: str, summary: pd.DataFrame) -> str:
+    """How every statistic of a table was computed, in one paragraph."""
+    family = int(summary["p_value"].notna().sum())
+    comparisons = f"{family} comparison{'s' * (family != 1)}"
+    interval = ("the BCa bootstrap (Efron 1987; 9,999 resamples, seeds resampled in pairs where paired)"
+                if o.interval == "bootstrap" else "the t-distribution")
+    if o.correction == "none":
+        correction, level = "not corrected for multiple comparisons", f"α = {o.alpha:g}"
+    else:
+        ref = "Holm 1979" if o.correction == "holm" else "Benjamini & Hochberg 1995"
+        correction = (f"adjusted over the family of the {comparisons} with `{baseline}` by {NAMES[o.correction]} "
+                      f"({ref}), the verdict taken from the adjusted p")
+        level = f"α/{max(family, 1)}, the level a lone real difference among the {comparisons} must reach"
+    text = (f"Mean ± std over the seeds of the finished runs; 95 % intervals of the means and of Δ from {interval}, "
+            f"each on its own (not simultaneous). Δ: difference to `{baseline}`, tested with a paired t-test when "
+            f"both have the same seeds and Welch's t-test otherwise (α = {o.alpha:g}, two-sided), p-values "
+            f"{correction}. A variant with one seed gets no interval. Effect: Hedges' g (independent seeds) or d_z "
+            f"(paired); P(beats): the probability that the variant beats `{baseline}` on a random seed (McGraw & "
+            f"Wong 1992). Detectable Δ: the smallest difference the comparison detects with 80 % power at its seeds "
+            f"and observed spread (Cohen 1988), at {level}.")
+    if o.min_effect is not None:
+        text += (f" Seeds for Δ = {o.min_effect:g}: the seeds per variant that would detect a difference of "
+                 f"{o.min_effect:g} with 80 % power at the same level and spread.")
+    return text
 
 
 def _memory_note(kinds: set[str]) -> str:
@@ -98,9 +133,12 @@ def _memory_note(kinds: set[str]) -> str:
 
 
 def verdict_lines(summary: pd.DataFrame, metric: str, baseline: str) -> list[str]:
-    """One sentence per variant: its difference to the baseline, the interval, the test and the verdict."""
+    """One sentence per variant: its difference to the baseline, the interval, the test, the verdict
+    (from the family's adjusted p-value), the effect sizes and what the comparison could have missed."""
     d = decimals(metric)
     unit = " pp" if is_percent(metric) else ""
+    family = int(summary["p_value"].notna().sum()) if "p_value" in summary.columns else 0
+    base_n = int(summary.loc[baseline, "n"]) if baseline in summary.index else 0
     lines = []
     for v, s in summary.iterrows():
         verdict = s["verdict"]
@@ -111,17 +149,60 @@ def verdict_lines(summary: pd.DataFrame, metric: str, baseline: str) -> list[str
             lines.append(f"`{v}`: the same configuration, and so the same runs, as `{baseline}`.")
         elif verdict == "no finished runs":
             lines.append(f"`{v}`: no finished runs.")
-        elif math.isfinite(s["diff_low"]):
-            ci = f"[{fmt_number(s['diff_low'], d, True)}, {fmt_number(s['diff_high'], d, True)}]"
-            lines.append(f"`{v}`: {diff} (95 % CI {ci}), {s['test']} t-test {p_clause(s['p_value'])} → **{verdict}**.")
-        elif math.isfinite(s["diff"]) and math.isfinite(s["p_value"]):
-            lines.append(f"`{v}`: {diff}, {s['test']} t-test {p_clause(s['p_value'])} → **{verdict}**.")
-        elif math.isfinite(s["diff"]):
+        elif math.isfinite(s["p_value"]):
+            ci = ""
+            if math.isfinite(s["diff_low"]):
+                method = " (BCa bootstrap)" if s.get("interval") == "BCa" else ""
+                ci = f" (95 % CI{method} [{fmt_number(s['diff_low'], d, True)}, {fmt_number(s['diff_high'], d, True)}])"
+            lines.append(f"`{v}`: {diff}{ci}, {s['test']} t-test {p_clause(s['p_value'])} → **{verdict}**"
+                         f"{_adjusted(s, family)}{_effects(s, baseline)}{_power_clause(s, d, unit, base_n)}.")
+        elif math.isfinite(s["diff"]) and verdict.startswith("no interval"):
             lines.append(f"`{v}`: {diff}; **{verdict}** (no interval or test can be given with fewer than two "
                          f"seeds on either side).")
+        elif math.isfinite(s["diff"]):
+            lines.append(f"`{v}`: {diff}; **{verdict}**.")
         else:
             lines.append(f"`{v}`: **{verdict}**.")
     return lines
+
+
+def _adjusted(s: pd.Series, family: int) -> str:
+    correction = s.get("correction", "")
+    if not correction or correction == "none":
+        return " (not corrected for multiple comparisons)"
+    p_adj = float(s["p_adj"])
+    return f" ({NAMES[correction]}-adjusted {p_clause(p_adj)} over {family} comparison{'s' * (family != 1)})"
+
+
+def _effects(s: pd.Series, baseline: str) -> str:
+    parts = []
+    if math.isfinite(s.get("effect", math.nan)):
+        parts.append(f"{s['effect_kind']} = {fmt_number(s['effect'], 2, True)}")
+    if math.isfinite(s.get("p_superiority", math.nan)):
+        parts.append(f"P(beats `{baseline}` on a seed) = {fmt_number(s['p_superiority'], 2)}")
+    return "; " + ", ".join(parts) if parts else ""
+
+
+def _power_clause(s: pd.Series, d: int, unit: str, base_n: int) -> str:
+    """What the comparison could detect (always said for 'no detectable difference') and, given a
+    difference to look for, how many seeds it needs."""
+    out = ""
+    mde = float(s.get("mde", math.nan))
+    if math.isfinite(mde):
+        seeds = (f"{int(s['n'])} paired seeds" if s["test"] == "paired"
+                 else f"{int(s['n'])} and {base_n} seeds (Welch)")
+        at = f"80 % power at α = {s['mde_alpha']:.3g} with {seeds}"
+        if s["verdict"] == "no detectable difference":
+            out += f"; a difference up to ±{fmt_number(mde, d)}{unit} could have been missed ({at} needs " \
+                   f"|Δ| ≥ {fmt_number(mde, d)}{unit})"
+        else:
+            out += f"; detectable: |Δ| ≥ {fmt_number(mde, d)}{unit} ({at})"
+    need = float(s.get("seeds_needed", math.nan))
+    if not math.isnan(need):
+        effect = f"±{s['min_effect']:g}{unit}"
+        many = f"more than {MAX_SEEDS:,}" if math.isinf(need) else f"{int(need)}"
+        out += f"; {many} seeds per variant would detect {effect} with 80 % power"
+    return out
 
 
 def p_clause(p: float) -> str:
@@ -138,12 +219,27 @@ def _baseline_line(v: str, s: pd.Series, d: int) -> str:
     return f"`{v}` is the baseline and has no finished run: nothing can be compared."
 
 
+def _other_metrics(c: Content) -> list[Block]:
+    """The other metrics' tables, each with its own family of comparisons."""
+    if not c.others:
+        return []
+    blocks: list[Block] = [Heading("Other metrics"), Paragraph(
+        "The same statistics for each further metric, each table its own family of comparisons (its p-values "
+        "adjusted among themselves). Files: `table_<metric>.csv/.md/.tex`.")]
+    for metric, table in c.others:
+        direction = "higher is better" if higher_is_better(metric) else "lower is better"
+        blocks += [Heading(f"{metric_label(metric)} (`{metric}`, {direction})", 3), TableBlock(table)]
+    return blocks
+
+
 def _figures(c: Content) -> list[Block]:
     if not c.figures:
         return [Paragraph("No figures: no run has finished yet.")]
     paper = "; red diamonds: the paper's numbers" if c.paper else ""
+    interval = "BCa bootstrap interval" if c.options.interval == "bootstrap" else "t-interval"
     return [Heading("Figures"), *[FigureBlock(path, CAPTIONS[stem].format(metric=metric_label(c.metric),
-                                                                          baseline=c.baseline, paper=paper))
+                                                                          baseline=c.baseline, paper=paper,
+                                                                          interval=interval))
                                   for stem, path in c.figures]]
 
 
@@ -173,6 +269,8 @@ def _reproduce(c: Content) -> list[Block]:
     run_commits = sorted({str(x) for x in runs.get("commit", pd.Series(dtype=object)).dropna()})
     devices = sorted({str(x) for x in runs.get("device", pd.Series(dtype=object)).dropna()})
     files = ", ".join(f"`{f}`" for f in DATA_FILES)
+    if c.others:
+        files += f", `table_<metric>.csv/.md/.tex` for {', '.join(f'`{m}`' for m, _ in c.others)}"
     if c.figures:
         files += ", " + ", ".join(f"`{p.stem}.png/.pdf`" for _, p in c.figures)
     written = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -62,7 +62,7 @@ def axes_of(index: dict[str, Any], entries: list[Entry]) -> list[str]:
     for e in entries:
         for k, v in (e.get("overrides") or {}).items():
             keys.setdefault(k, set()).add(json.dumps(cell(v)))
-    return [k for k, vals in keys.items() if len(vals) > 1 and k != "train.seed"]
+    return [k for k, vals in keys.items() if len(vals) > 1 and k not in ("train.seed", "data.seed")]
 
 
 def choose_setting(entries: list[Entry], axes: list[str], profile: str | None, gdir: Path,
@@ -72,8 +72,9 @@ def choose_setting(entries: list[Entry], axes: list[str], profile: str | None, g
     A relaunch with ``--set`` or another profile makes new run ids beside the old ones; those of the
     other settings are excluded, each with what differs.
     """
-    def setting_of(e: Entry) -> SettingKey:  # all overrides but the axes and the seed
-        rest = {k: v for k, v in (e.get("overrides") or {}).items() if k not in axes and k != "train.seed"}
+    def setting_of(e: Entry) -> SettingKey:  # all overrides but the axes and the seeds the grid varies
+        seeds = ("train.seed", "data.seed") if "data_seed" in e else ("train.seed",)
+        rest = {k: v for k, v in (e.get("overrides") or {}).items() if k not in axes and k not in seeds}
         return str(e.get("profile")), json.dumps(rest, sort_keys=True, default=str)
 
     groups: dict[SettingKey, list[Entry]] = {}
@@ -103,21 +104,23 @@ def choose_setting(entries: list[Entry], axes: list[str], profile: str | None, g
 
 def one_run_per_seed(selected: list[Entry], states: dict[str, str], variants: list[str], gdir: Path,
                      excluded: list[str]) -> list[Entry]:
-    """(variant, seed) → one entry, in the grid's variant order and seed order.
+    """(variant, seed, data seed) → one entry, in the grid's variant order and seed order.
 
     An edited variant leaves its old run id in grid.json: the run in the best state, then the
     newest, is kept; the others are excluded.
     """
-    by_key: dict[tuple[str, Any], list[Entry]] = {}
+    by_key: dict[tuple[str, Any, Any], list[Entry]] = {}
     for e in selected:
-        by_key.setdefault((e["variant"], e["seed"]), []).append(e)
+        by_key.setdefault((e["variant"], e["seed"], e.get("data_seed")), []).append(e)
     keep = []
-    for (v, s), es in by_key.items():
+    for (v, s, d), es in by_key.items():
+        if d is not None:
+            s = f"{s} (data seed {d})"
         if len(es) > 1:
             es = sorted(es, key=lambda e: (_RANK.get(states[e["run_id"]], 9), -mtime(gdir / e["run_id"])))
             excluded.append(f"variant {v} seed {s}: {len(es) - 1} older run id(s) superseded by {es[0]['run_id']} "
                             f"({', '.join(e['run_id'] for e in es[1:])})")
         keep.append(es[0])
     order = {v: i for i, v in enumerate(variants)}
-    keep.sort(key=lambda e: (order[e["variant"]], seed_key(e["seed"])))
+    keep.sort(key=lambda e: (order[e["variant"]], seed_key(e["seed"]), seed_key(e.get("data_seed"))))
     return keep

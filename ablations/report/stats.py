@@ -1,5 +1,7 @@
 """Statistics over seeds: the t-interval of a mean, the difference of a variant to the baseline
-with its interval and test (paired or Welch), one summary row per variant, costs, the Pareto front.
+with its interval, test (paired or Welch) and effect sizes, one summary row per variant with the
+family's corrected verdicts, the power of each comparison and the seeds' sources of variance, costs,
+the Pareto front.
 
 A statistic is one function that returns named values; ``summarize`` merges them into its row, so
 a new statistic is a new key here and a new column where it is shown (``table.py``). Quantiles and
@@ -11,19 +13,56 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 from scipy.special import stdtr, stdtrit
 
+from .effects import cohens_dz, hedges_g, superiority
 from .keys import ALPHA, CONFIDENCE, MODEL_COSTS, STATUSES, device_kind, higher_is_better, seed_key
+from .multiplicity import CORRECTIONS, adjust, power_alpha
+from .power import POWER, detectable_difference, seeds_needed, welch_df
+from .resample import SEED, bootstrap_difference, bootstrap_mean
+from .selection import ReportError
+from .variance import NO_DECOMPOSITION, seed_sources
 
 # every key ``compare`` returns but the verdict, unset: the row of a variant that is not compared
-NO_COMPARISON: dict[str, Any] = {"diff": math.nan, "diff_low": math.nan, "diff_high": math.nan, "test": "",
-                                 "t": math.nan, "df": math.nan, "p_value": math.nan}
+NO_COMPARISON: dict[str, Any] = {"diff": math.nan, "diff_low": math.nan, "diff_high": math.nan, "interval": "",
+                                 "test": "", "t": math.nan, "df": math.nan, "se": math.nan, "p_value": math.nan,
+                                 "effect": math.nan, "effect_kind": "", "p_superiority": math.nan,
+                                 "sd_diff": math.nan}
+# the keys ``summarize`` adds over the family of comparisons (multiplicity.py, power.py, variance.py)
+NO_FAMILY: dict[str, Any] = {"p_adj": math.nan, "correction": "", "mde": math.nan, "mde_alpha": math.nan,
+                             "min_effect": math.nan, "seeds_needed": math.nan}
+INTERVALS = ("t", "bootstrap")
 COST_COLUMNS = {"params_m": "params", "gmacs": "gmacs", "train_img_per_s": "train_img_per_s",
                 "peak_mem_mb": "peak_mem_mb"}  # per-variant cost column → the runs table's column
+
+
+@dataclass(frozen=True)
+class StatOptions:
+    """How a report's statistics are computed (the command line's --correction, --interval, --min-effect)."""
+
+    alpha: float = ALPHA
+    correction: str = "holm"
+    interval: str = "t"
+    min_effect: float | None = None
+    bootstrap_seed: int = SEED
+
+    def __post_init__(self) -> None:
+        if self.correction not in CORRECTIONS:
+            raise ReportError(f"--correction: {self.correction!r} is not one of {', '.join(CORRECTIONS)}")
+        if self.interval not in INTERVALS:
+            raise ReportError(f"--interval: {self.interval!r} is not one of {', '.join(INTERVALS)}")
+        if self.min_effect is not None and not (math.isfinite(self.min_effect) and self.min_effect > 0):
+            raise ReportError(f"--min-effect: {self.min_effect} must be a positive number (in the metric's units)")
+        if not 0 < self.alpha < 1:
+            raise ReportError(f"alpha: {self.alpha} must lie in (0, 1)")
+
+    def kwargs(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def t_interval(values: Iterable[float], confidence: float = CONFIDENCE) -> tuple[float, float, float, float]:
@@ -49,20 +88,35 @@ def _t_two_sided_p(t: float, df: float) -> float:
     return float(2.0 * stdtr(df, -abs(t)))
 
 
-def describe(values: Mapping[Any, float], confidence: float = CONFIDENCE) -> dict[str, Any]:
-    """n, mean, std, the t-interval and the seeds of one variant's values by seed."""
+def describe(values: Mapping[Any, float], confidence: float = CONFIDENCE, *, interval: str = "t",
+             bootstrap_seed: int = SEED) -> dict[str, Any]:
+    """n, mean, std, the interval of the mean (t or BCa bootstrap) and the seeds of one variant's values by seed."""
     mean, std, lo, hi = t_interval(list(values.values()), confidence)
+    if interval == "bootstrap":
+        lo, hi = bootstrap_mean(np.fromiter(values.values(), float), confidence=confidence, seed=bootstrap_seed)
     return {"n": len(values), "mean": mean, "std": std, "ci_low": lo, "ci_high": hi,
-            "seeds": ",".join(str(s) for s in sorted(values, key=seed_key))}
+            "ci_method": "BCa" if interval == "bootstrap" else "t",
+            "seeds": ",".join(seed_text(s) for s in sorted(values, key=seed_key))}
+
+
+def seed_text(seed: Any) -> str:
+    """A seed as the report writes it: ``3``, or ``3/1`` for (init seed, data seed)."""
+    return "/".join(map(str, seed)) if isinstance(seed, tuple) else str(seed)
 
 
 def compare(variant: Mapping[Any, float] | pd.Series, baseline: Mapping[Any, float] | pd.Series, *,
-            higher_better: bool = True, alpha: float = ALPHA, confidence: float = CONFIDENCE) -> dict[str, Any]:
-    """The difference ``variant − baseline`` (values by seed: a dict or a Series) with its interval and test.
+            higher_better: bool = True, alpha: float = ALPHA, confidence: float = CONFIDENCE, interval: str = "t",
+            bootstrap_seed: int = SEED) -> dict[str, Any]:
+    """The difference ``variant − baseline`` (values by seed: a dict or a Series) with its interval,
+    test and effect sizes.
 
-    Paired t-test over seeds when both have the same seeds, Welch's t-test otherwise. Returns diff,
-    diff_low, diff_high, test ('paired' / 'Welch' / ''), t, df, p_value and verdict.
+    Paired t-test over seeds when both have the same seeds (a seed may be an (init, data) pair),
+    Welch's t-test otherwise. The interval is the t-interval of the test or (``interval='bootstrap'``)
+    the BCa bootstrap interval; the p-value is the t-test's either way. Returns the keys of
+    ``NO_COMPARISON`` and the verdict at ``alpha`` (uncorrected: ``summarize`` corrects it).
     """
+    if interval not in INTERVALS:
+        raise ValueError(f"interval: {interval!r} is not one of {', '.join(INTERVALS)}")
     v = {k: float(x) for k, x in variant.items() if math.isfinite(x)}
     b = {k: float(x) for k, x in baseline.items() if math.isfinite(x)}
     out = dict(NO_COMPARISON)
@@ -74,30 +128,70 @@ def compare(variant: Mapping[Any, float] | pd.Series, baseline: Mapping[Any, flo
     out["diff"] = float(vx.mean() - bx.mean())
     if len(v) < 2 or len(b) < 2:
         return {**out, "verdict": "no interval: one seed"}
-    if set(v) == set(b):
+    paired = set(v) == set(b)
+    if paired:
         seeds = sorted(v, key=seed_key)
-        d = np.array([v[k] - b[k] for k in seeds])
-        n = len(d)
-        diff, se, df = float(d.mean()), float(d.std(ddof=1)) / math.sqrt(n), float(n - 1)
-        out["test"] = "paired"
-    else:
-        nv, nb = len(vx), len(bx)
-        sv, sb = float(vx.var(ddof=1)) / nv, float(bx.var(ddof=1)) / nb
-        diff, se = out["diff"], math.sqrt(sv + sb)
-        df = (sv + sb) ** 2 / (sv**2 / (nv - 1) + sb**2 / (nb - 1)) if se > 0 else math.nan
-        out["test"] = "Welch"
-    out.update(diff=diff, df=df)
+        vx, bx = np.array([v[k] for k in seeds]), np.array([b[k] for k in seeds])
+    out.update(_paired(vx, bx) if paired else _welch(vx, bx))
+    diff, se, df = out["diff"], out["se"], out["df"]
+    out["p_superiority"] = superiority(diff, out.pop("spread"), higher_better=higher_better)
     if not se > 0:  # every seed gives the same difference: a t-test is undefined (not p = 0)
         return {**out, "verdict": "no test: no variance over seeds"}
     t = diff / se
-    half = _t_quantile(0.5 + confidence / 2, df) * se
-    p = _t_two_sided_p(t, df)
-    out.update(t=t, p_value=p, diff_low=diff - half, diff_high=diff + half)
-    if p < alpha and diff != 0:
-        verdict = "better" if (diff > 0) == higher_better else "worse"
+    if interval == "bootstrap":
+        lo, hi = bootstrap_difference(vx, bx, paired=paired, confidence=confidence, seed=bootstrap_seed)
     else:
-        verdict = "no detectable difference"
-    return {**out, "verdict": verdict}
+        half = _t_quantile(0.5 + confidence / 2, df) * se
+        lo, hi = diff - half, diff + half
+    p = _t_two_sided_p(t, df)
+    out.update(t=t, p_value=p, diff_low=lo, diff_high=hi, interval="BCa" if interval == "bootstrap" else "t")
+    return {**out, "verdict": verdict_of(p, diff, alpha, higher_better)}
+
+
+def _paired(vx: np.ndarray, bx: np.ndarray) -> dict[str, Any]:
+    """The paired difference (same seeds, in the same order): its mean, se, df and d_z."""
+    d = vx - bx
+    n = len(d)
+    sd = float(d.std(ddof=1))
+    return {"test": "paired", "diff": float(d.mean()), "se": sd / math.sqrt(n), "df": float(n - 1), "sd_diff": sd,
+            "effect": cohens_dz(d), "effect_kind": "d_z", "spread": sd}
+
+
+def _welch(vx: np.ndarray, bx: np.ndarray) -> dict[str, Any]:
+    """The difference of independent means: Welch's se and df, Hedges' g."""
+    nv, nb = len(vx), len(bx)
+    var_v, var_b = float(vx.var(ddof=1)), float(bx.var(ddof=1))
+    se = math.sqrt(var_v / nv + var_b / nb)
+    df = float(welch_df(np.float64(var_v), nv, np.float64(var_b), nb)) if se > 0 else math.nan
+    return {"test": "Welch", "se": se, "df": df, "effect": hedges_g(vx, bx), "effect_kind": "g",
+            "spread": math.sqrt(var_v + var_b)}
+
+
+def verdict_of(p: float, diff: float, alpha: float, higher_better: bool) -> str:
+    if p < alpha and diff != 0:
+        return "better" if (diff > 0) == higher_better else "worse"
+    return "no detectable difference"
+
+
+def pair_keys(runs: pd.DataFrame) -> np.ndarray:
+    """Each run's seed for pairing: the init seed, or (init seed, data seed) where the grid varies both."""
+    seeds = runs["seed"].to_numpy()
+    if "data_seed" not in runs.columns or not runs["data_seed"].notna().any():
+        return seeds
+    data = runs["data_seed"].to_numpy()
+    out = np.empty(len(runs), dtype=object)
+    out[:] = [(s, None if d is None or d != d else d) for s, d in zip(seeds, data, strict=True)]
+    return out
+
+
+def seed_design(runs: pd.DataFrame) -> dict[str, list[Any]]:
+    """The init seeds and data seeds of the done runs (data seeds empty where the grid does not vary them)."""
+    done = runs[runs["status"] == "done"] if len(runs) else runs
+    inits = sorted(set(done["seed"]) if len(done) else set(), key=seed_key)
+    datas: list[Any] = []
+    if "data_seed" in done.columns:
+        datas = sorted({d for d in done["data_seed"] if d is not None and d == d}, key=seed_key)
+    return {"init": inits, "data": datas}
 
 
 def _samples(runs: pd.DataFrame, metric: str, variants: list[str]
@@ -107,7 +201,7 @@ def _samples(runs: pd.DataFrame, metric: str, variants: list[str]
     run_ids: dict[str, set[str]] = {v: set() for v in variants}
     counts: dict[str, Counter] = {v: Counter() for v in variants}
     metric_vals = runs[metric].to_numpy(float) if metric in runs.columns else np.full(len(runs), np.nan)
-    for v, seed, rid, st, x in zip(runs["variant"].to_numpy(), runs["seed"].to_numpy(), runs["run_id"].to_numpy(),
+    for v, seed, rid, st, x in zip(runs["variant"].to_numpy(), pair_keys(runs), runs["run_id"].to_numpy(),
                                    runs["status"].astype(str).to_numpy(), metric_vals, strict=True):
         if v not in values:
             continue
@@ -119,12 +213,24 @@ def _samples(runs: pd.DataFrame, metric: str, variants: list[str]
 
 
 def summarize(runs: pd.DataFrame, metric: str, baseline: str, variants: list[str] | None = None, *,
-              alpha: float = ALPHA, confidence: float = CONFIDENCE) -> pd.DataFrame:
-    """Statistics per variant (index) of one metric over its done runs' seeds."""
+              alpha: float = ALPHA, confidence: float = CONFIDENCE, correction: str = "holm", interval: str = "t",
+              min_effect: float | None = None, power: float = POWER, bootstrap_seed: int = SEED) -> pd.DataFrame:
+    """Statistics per variant (index) of one metric over its done runs' seeds.
+
+    Every comparison against the baseline is one family: its p-values are adjusted together
+    (``correction``: holm, bh or none) and the verdicts taken from the adjusted ones; each gets the
+    smallest difference it could detect with ``power`` and, given ``min_effect`` (in the metric's
+    units), the seeds needed to detect that. Where the runs vary both the init and the data seed,
+    each variant's variance is split into the two (``variance.py``).
+    """
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction: {correction!r} is not one of {', '.join(CORRECTIONS)}")
     variants = variants if variants is not None else list(dict.fromkeys(runs["variant"]))
     higher = higher_is_better(metric)
     values, run_ids, counts = _samples(runs, metric, variants)
     base = values.get(baseline, {})
+    design = seed_design(runs)
+    both = len(design["init"]) > 1 and len(design["data"]) > 1  # a two-way table of seeds to decompose
     rows = []
     for v in variants:
         x = values[v]
@@ -133,10 +239,51 @@ def summarize(runs: pd.DataFrame, metric: str, baseline: str, variants: list[str
         elif run_ids[v] and run_ids[v] == run_ids.get(baseline):
             cmp = {**NO_COMPARISON, "diff": 0.0 if len(x) else math.nan, "verdict": f"same runs as {baseline}"}
         else:
-            cmp = compare(x, base, higher_better=higher, alpha=alpha, confidence=confidence)
-        rows.append({"variant": v, "metric": metric, **describe(x, confidence), **cmp,
-                     **{f"n_{s}": counts[v].get(s, 0) for s in STATUSES}})
-    return pd.DataFrame(rows).set_index("variant")
+            cmp = compare(x, base, higher_better=higher, alpha=alpha, confidence=confidence, interval=interval,
+                          bootstrap_seed=bootstrap_seed)
+        sources = seed_sources(x) if both else NO_DECOMPOSITION
+        rows.append({"variant": v, "metric": metric,
+                     **describe(x, confidence, interval=interval, bootstrap_seed=bootstrap_seed), **cmp, **NO_FAMILY,
+                     **{f"n_{s}": counts[v].get(s, 0) for s in STATUSES}, **sources})
+    frame = pd.DataFrame(rows).set_index("variant")
+    _correct(frame, correction, alpha, higher)
+    _power(frame, correction, alpha, power, min_effect)
+    return frame
+
+
+def _correct(frame: pd.DataFrame, correction: str, alpha: float, higher: bool) -> None:
+    """The family's adjusted p-values, and each tested verdict taken from its adjusted one."""
+    tested = frame["p_value"].notna().to_numpy()
+    frame["correction"] = np.where(tested, correction, "")
+    frame["p_adj"] = adjust(frame["p_value"].to_numpy(float), correction)
+    verdicts = frame["verdict"].to_numpy(object)
+    for i in np.flatnonzero(tested):
+        verdicts[i] = verdict_of(frame["p_adj"].iat[i], frame["diff"].iat[i], alpha, higher)
+    frame["verdict"] = verdicts
+
+
+def _power(frame: pd.DataFrame, correction: str, alpha: float, power: float, min_effect: float | None) -> None:
+    """The detectable difference of each tested comparison and the seeds a ``min_effect`` needs, at
+    the level a lone real difference in the family must reach."""
+    tested = frame["p_value"].notna().to_numpy()
+    level = power_alpha(alpha, int(tested.sum()), correction)
+    frame["mde_alpha"] = np.where(tested, level, math.nan)
+    se, df = frame["se"].to_numpy(float), frame["df"].to_numpy(float)
+    frame["mde"] = np.where(tested, detectable_difference(se, df, level, power), math.nan)
+    if min_effect is None:
+        return
+    compared = frame["test"].isin(["paired", "Welch"]).to_numpy()
+    need = seeds_needed(min_effect, sd_diff=frame["sd_diff"].to_numpy(float),
+                        var_v=frame["std"].to_numpy(float) ** 2,
+                        var_b=np.full(len(frame), float(frame["std"].get(_baseline_of(frame), math.nan)) ** 2),
+                        paired=(frame["test"] == "paired").to_numpy(), alpha=level, power=power)
+    frame["min_effect"] = np.where(compared, min_effect, math.nan)
+    frame["seeds_needed"] = np.where(compared, need, math.nan)
+
+
+def _baseline_of(frame: pd.DataFrame) -> Any:
+    base = frame.index[frame["verdict"] == "baseline"]
+    return base[0] if len(base) else None
 
 
 def variant_costs(runs: pd.DataFrame, variants: list[str]) -> pd.DataFrame:

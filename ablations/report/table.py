@@ -17,6 +17,8 @@ import pandas as pd
 
 from .keys import SHORT, STATUSES, decimals, higher_is_better, metric_label, peak_memory_labels
 from .load import Aggregate
+from .multiplicity import NAMES
+from .power import MAX_SEEDS
 from .stats import COST_COLUMNS, memory_kinds
 
 
@@ -35,6 +37,7 @@ class Row:
     costs: pd.Series  # the variant's row of ``variant_costs`` (empty when it has none)
     axes: dict[str, Any]  # axis → the variant's value (None where unknown)
     best: bool  # its mean is the best of the table
+    transfer: str = ""  # what its runs took from pretrained weights ("copied 180 · resized 12 · new 1")
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,11 @@ def _ci_cell(r: Row, d: int) -> Cell:
     s, n = r.stats, int(r.stats["n"])
     if n == 0:
         return Cell("")
-    return Cell("none: one seed" if n == 1 else f"[{fmt_number(s['ci_low'], d)}, {fmt_number(s['ci_high'], d)}]")
+    if n == 1:
+        return Cell("none: one seed")
+    if not math.isfinite(s["ci_low"]):  # the bootstrap of seeds that are all equal
+        return Cell("none: no spread")
+    return Cell(f"[{fmt_number(s['ci_low'], d)}, {fmt_number(s['ci_high'], d)}]")
 
 
 def _diff_cell(r: Row, d: int) -> Cell:
@@ -131,33 +138,84 @@ def _p_cell(r: Row) -> Cell:
     return Cell(f"{fmt_p(p)} ({r.stats['test']})" if math.isfinite(p) else "")
 
 
+def _p_adj_cell(r: Row) -> Cell:
+    return Cell(fmt_p(float(r.stats["p_adj"])))
+
+
+def _effect_cell(r: Row) -> Cell:
+    e = float(r.stats["effect"])
+    return Cell(f"{fmt_number(e, 2, True)} ({r.stats['effect_kind']})" if math.isfinite(e) else "")
+
+
+def _mde_cell(r: Row, d: int) -> Cell:
+    m = float(r.stats["mde"])
+    return Cell(f"±{fmt_number(m, d)}" if math.isfinite(m) else "")
+
+
+def _seeds_needed_cell(r: Row) -> Cell:
+    n = float(r.stats["seeds_needed"])
+    if math.isnan(n):
+        return Cell("")
+    return Cell(f"> {MAX_SEEDS:,}" if math.isinf(n) else f"{int(n)}")
+
+
 def _from_stats(*keys: str, **renamed: str) -> Callable[[Row], dict[str, Any]]:
     """CSV fields taken from the variant's summary row: ``keys`` as they are, ``renamed`` as name=key."""
     pairs = [(k, k) for k in keys] + list(renamed.items())
     return lambda r: {name: r.stats[key] for name, key in pairs}
 
 
-def _columns(agg: Aggregate, metric: str, baseline: str, costs: pd.DataFrame, paper: dict[str, float] | None
-             ) -> list[Column]:
+def _statistics(metric: str, baseline: str, summary: pd.DataFrame, *, interval: str, correction: str
+                ) -> list[Column]:
+    """The columns of the metric's statistics: runs, mean, interval, Δ, the tests, effect sizes, power."""
     d = decimals(metric)
+    method = "BCa" if interval == "bootstrap" else "t"
+    cols = [
+        Column(None, lambda r: {"metric": metric}),
+        Column("Runs", lambda r: {"n": int(r.stats["n"]), "planned": _planned(r.stats)}, _runs_cell, wrap=True),
+        Column(f"{SHORT.get(metric, metric_label(metric))} mean ± std", _from_stats("mean", "std"),
+               lambda r: _mean_cell(r, d)),
+        Column(f"95% CI ({method})", lambda r: {"ci_low": r.stats["ci_low"], "ci_high": r.stats["ci_high"],
+                                                "interval": method}, lambda r: _ci_cell(r, d)),
+        Column(f"Δ vs {baseline} [95% CI]", _from_stats("diff", diff_ci_low="diff_low", diff_ci_high="diff_high"),
+               lambda r: _diff_cell(r, d)),
+        Column("p (test)", _from_stats("test", "p_value"), _p_cell),
+    ]
+    if correction != "none":
+        cols.append(Column(f"p adj. ({NAMES[correction]})", _from_stats("p_adj", "correction"), _p_adj_cell))
+    else:
+        cols.append(Column(None, _from_stats("p_adj", "correction")))
+    cols += [
+        Column("Effect (g / d_z)", _from_stats("effect", "effect_kind"), _effect_cell),
+        Column("P(beats)", _from_stats("p_superiority"), lambda r: Cell(fmt_number(r.stats["p_superiority"], 2))),
+        Column("Detectable Δ (80%)", _from_stats("mde", "mde_alpha"), lambda r: _mde_cell(r, d)),
+    ]
+    if summary["min_effect"].notna().any():
+        effect = float(summary["min_effect"].dropna().iloc[0])
+        cols.append(Column(f"Seeds for Δ = {effect:g}", _from_stats("min_effect", "seeds_needed"), _seeds_needed_cell))
+    cols.append(Column("Verdict", lambda r: {"verdict": r.stats["verdict"], "best": r.best},
+                       lambda r: Cell(r.stats["verdict"]), align="l", wrap=True))
+    return cols
+
+
+def _transfer_cell(r: Row) -> Cell:
+    return Cell(r.transfer)
+
+
+def _columns(agg: Aggregate, metric: str, baseline: str, summary: pd.DataFrame, costs: pd.DataFrame,
+             paper: dict[str, float] | None, *, interval: str, correction: str, main: bool) -> list[Column]:
     names = _axis_names(agg.axes)
     cdec = _cost_decimals(costs)
     pdec = next((k for k in range(4) if all(abs(round(x, k) - x) < 1e-9 for x in (paper or {}).values())), 2)
     cols = [Column("Variant", lambda r: {"variant": r.variant}, lambda r: Cell(r.variant), align="l")]
     cols += [Column(names[a], lambda r, a=a: {a: r.axes[a]}, lambda r, a=a: Cell(_axis_text(r.axes[a])), align="l",
                     wrap=True) for a in agg.axes]
-    cols += [
-        Column(None, lambda r: {"metric": metric}),
-        Column("Runs", lambda r: {"n": int(r.stats["n"]), "planned": _planned(r.stats)}, _runs_cell, wrap=True),
-        Column(f"{SHORT.get(metric, metric_label(metric))} mean ± std", _from_stats("mean", "std"),
-               lambda r: _mean_cell(r, d)),
-        Column("95% CI", _from_stats("ci_low", "ci_high"), lambda r: _ci_cell(r, d)),
-        Column(f"Δ vs {baseline} [95% CI]", _from_stats("diff", diff_ci_low="diff_low", diff_ci_high="diff_high"),
-               lambda r: _diff_cell(r, d)),
-        Column("p (test)", _from_stats("test", "p_value"), _p_cell),
-        Column("Verdict", lambda r: {"verdict": r.stats["verdict"], "best": r.best}, lambda r: Cell(r.stats["verdict"]),
-               align="l", wrap=True),
-    ]
+    cols += _statistics(metric, baseline, summary, interval=interval, correction=correction)
+    cols.append(Column(None, lambda r: {f"n_{st}": int(r.stats[f"n_{st}"]) for st in STATUSES}))
+    if not main:  # another metric's table: its statistics only (the costs and the paper are the main table's)
+        return cols
+    if agg.transfers:
+        cols.append(Column("Transferred", lambda r: {"transfer": r.transfer}, _transfer_cell, align="l", wrap=True))
     if paper:
         cols.append(Column("Paper", lambda r: {"paper": paper.get(r.variant, math.nan)},
                            lambda r: Cell(fmt_number(paper[r.variant], pdec) if r.variant in paper else "")))
@@ -166,7 +224,6 @@ def _columns(agg: Aggregate, metric: str, baseline: str, costs: pd.DataFrame, pa
     cols += [Column(h, lambda r, k=k: {k: r.costs.get(k, math.nan)},
                     lambda r, k=k: Cell(_fmt_cost(float(r.costs.get(k, math.nan)), cdec[k])))
              for k, h in cost_headers.items()]
-    cols.append(Column(None, lambda r: {f"n_{st}": int(r.stats[f"n_{st}"]) for st in STATUSES}))
     return cols
 
 
@@ -178,20 +235,39 @@ def _fmt_cost(x: float, d: int) -> str:
     return f"{x:,.{d}f}" if math.isfinite(x) else ""
 
 
+def variant_transfers(runs: pd.DataFrame) -> dict[str, str]:
+    """Per variant, what its runs took from pretrained weights: the one summary, or each with its count."""
+    if "transfer" not in runs.columns:
+        return {}
+    out = {}
+    for v, g in runs[runs["transfer"].fillna("") != ""].groupby("variant", sort=False, observed=True):
+        kinds = g["transfer"].value_counts(sort=False)
+        out[str(v)] = kinds.index[0] if len(kinds) == 1 else "; ".join(f"{k} ({n} runs)" for k, n in kinds.items())
+    return out
+
+
 def build_table(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, metric: str, baseline: str,
-                paper: dict[str, float] | None) -> Table:
-    """The table of ``metric``: one row per variant of ``summary`` (the best mean emphasised)."""
+                paper: dict[str, float] | None, *, interval: str = "t", correction: str | None = None,
+                main: bool = True) -> Table:
+    """The table of ``metric``: one row per variant of ``summary`` (the best mean emphasised). The
+    main table also has the transfers, the paper's numbers and the costs; ``interval`` and the
+    summary's correction name the methods in the headers."""
     means = summary["mean"].astype(float)
     best = means.max() if higher_is_better(metric) else means.min()
     first = agg.runs.drop_duplicates("variant").set_index("variant") if len(agg.runs) else pd.DataFrame()
-    cols = _columns(agg, metric, baseline, costs, paper)
+    if correction is None:
+        used = [c for c in summary["correction"] if c] if "correction" in summary.columns else []
+        correction = used[0] if used else "none"
+    cols = _columns(agg, metric, baseline, summary, costs, paper, interval=interval, correction=correction, main=main)
+    transfers = variant_transfers(agg.runs) if main else {}
     shown = [c for c in cols if c.header is not None]
     rows, numeric = [], []
     for v, s in summary.iterrows():
         is_best = (int(s["n"]) > 0 and math.isfinite(s["mean"]) and math.isfinite(best)
                    and abs(s["mean"] - best) <= 1e-12 * max(1, abs(best)))
         axes = {a: (first.loc[v, a] if v in first.index and a in first.columns else None) for a in agg.axes}
-        row = Row(v, s, costs.loc[v] if v in costs.index else pd.Series(dtype=float), axes, is_best)
+        row = Row(v, s, costs.loc[v] if v in costs.index else pd.Series(dtype=float), axes, is_best,
+                  transfers.get(str(v), ""))
         rows.append([c.cell(row) for c in shown])
         numeric.append({k: x for c in cols for k, x in c.fields(row).items()})
     return Table([c.header for c in shown], [c.align for c in shown], [c.wrap for c in shown], rows,

@@ -20,12 +20,17 @@ from .figures import draw_figures
 from .formats import table_csv, table_latex, table_markdown
 from .keys import ALPHA, COSTS, METRICS, metric_label
 from .load import Aggregate, aggregate, load_index
+from .multiplicity import NAMES
 from .sections import Content, report_blocks
 from .selection import ReportError
-from .stats import summarize, variant_costs
+from .stats import StatOptions, summarize, variant_costs
 from .table import Table, build_table
 
 _NOT_METRICS = ("grid", "profile", "variant", "seed", "run_id", "status", "commit", "device", "note")
+
+
+# names a user may know from metrics.jsonl for the final metrics of result.json
+ALIASES = {"val_loss": "loss", "val_top1": "top1", "val_top5": "top5"}
 
 
 @dataclass
@@ -37,30 +42,40 @@ class _Computed:
     costs: pd.DataFrame
     paper: dict[str, float]
     table: Table
+    others: list[tuple[str, pd.DataFrame, Table]]  # the further metrics: (metric, summary, table)
+    eval_only: bool
 
 
 def write_report(grid_name: str, runs_dir: str | Path = "runs", out_dir: str | Path | None = None,
-                 metric: str | None = None, grid_path: str | Path | None = None, *, profile: str | None = None,
-                 alpha: float = ALPHA, command: str | None = None) -> Path:
-    """Write ``report.md``, ``report.html``, the tables and the figures of a grid; returns report.md's path."""
+                 metric: str | list[str] | None = None, grid_path: str | Path | None = None, *,
+                 profile: str | None = None, alpha: float = ALPHA, command: str | None = None,
+                 correction: str = "holm", interval: str = "t", min_effect: float | None = None) -> Path:
+    """Write ``report.md``, ``report.html``, the tables and the figures of a grid; returns report.md's path.
+
+    ``metric``: one key of result.json, several (a list or "top1,top5"; the first is the main one),
+    or None for the grid's. Each metric's table is its own family of comparisons (``correction``);
+    ``interval`` (t or bootstrap) and ``min_effect`` as in ``summarize``.
+    """
     t0 = time.perf_counter()
+    options = StatOptions(alpha=alpha, correction=correction, interval=interval, min_effect=min_effect)
     name = Path(str(grid_name)).stem if str(grid_name).endswith(".py") else str(grid_name)
     runs_dir = Path(runs_dir)
+    asked = _metric_list(metric)
     index = _read_index(name, runs_dir, grid_path)
     agg = aggregate(name, runs_dir, profile=profile, index=index)
-    comp = _compute(agg, index, metric, alpha)
+    comp = _compute(agg, index, asked, options)
     out = Path(out_dir) if out_dir is not None else Path("reports") / name
     out.mkdir(parents=True, exist_ok=True)
-    _write_data_files(out, agg, comp, name, alpha)
+    _write_data_files(out, agg, comp, name, options)
     figures, fig_problems = draw_figures(agg, comp.summary, comp.costs, comp.metric, comp.baseline, comp.paper,
-                                         out, name)
-    metric_flag = comp.metric if comp.metric != index.get("metric") else None
+                                         out, name, curves=not comp.eval_only)
     content = Content(
         name=name, index=index, agg=agg, metric=comp.metric, baseline=comp.baseline, alpha=alpha,
         summary=comp.summary, table=comp.table, paper=comp.paper, figures=figures,
         problems=fig_problems + ([comp.metric_problem] if comp.metric_problem else []),
-        command=command or _equivalent_command(name, runs_dir, out_dir, metric_flag, profile), commit=_git_commit(),
-        runs_dir=runs_dir, grid_path=grid_path, started=t0)
+        command=command or _equivalent_command(name, runs_dir, out_dir, asked, profile, options),
+        commit=_git_commit(), runs_dir=runs_dir, grid_path=grid_path, started=t0, options=options,
+        others=[(m, t) for m, _, t in comp.others], eval_only=comp.eval_only)
     blocks = report_blocks(content)
     _write(out / "report.md", render_markdown(blocks))
     _write(out / "report.html", render_html(blocks, name))
@@ -84,6 +99,17 @@ def _read_index(name: str, runs_dir: Path, grid_path: str | Path | None) -> dict
     return index
 
 
+def _metric_list(metric: str | list[str] | None) -> list[str]:
+    """'top1,top5' or a list → the metrics in order, once each, aliases resolved; [] for the grid's."""
+    if metric is None:
+        return []
+    items = metric.split(",") if isinstance(metric, str) else [str(m) for m in metric]
+    names = [ALIASES.get(m.strip(), m.strip()) for m in items]
+    if not all(names):
+        raise ReportError(f"--metric: {metric!r} has an empty name (give keys separated by commas: top1,top5)")
+    return list(dict.fromkeys(names))
+
+
 def _choose_metric(agg: Aggregate, index: dict[str, Any], asked: str | None) -> tuple[str, str | None]:
     """The metric (``--metric`` or the grid's) and, where no done run has it, what is available.
 
@@ -102,34 +128,73 @@ def _choose_metric(agg: Aggregate, index: dict[str, Any], asked: str | None) -> 
     return metric, f"the grid's metric {problem}"
 
 
-def _compute(agg: Aggregate, index: dict[str, Any], asked: str | None, alpha: float) -> _Computed:
-    metric, problem = _choose_metric(agg, index, asked)
+def _compute(agg: Aggregate, index: dict[str, Any], asked: list[str], options: StatOptions) -> _Computed:
+    metric, problem = _choose_metric(agg, index, asked[0] if asked else None)
+    for m in asked[1:]:
+        _choose_metric(agg, index, m)  # every metric asked for must be there
     baseline = index.get("baseline") or (agg.variants[0] if agg.variants else "")
-    summary = summarize(agg.runs, metric, baseline, agg.variants, alpha=alpha)
+    summary = summarize(agg.runs, metric, baseline, agg.variants, **options.kwargs())
     costs = variant_costs(agg.runs, agg.variants)
     paper = {k: float(v) for k, v in (index.get("paper") or {}).items()
              if isinstance(v, (int, float)) and metric == (index.get("metric") or "top1")}  # the grid's metric only
-    table = build_table(agg, summary, costs, metric, baseline, paper)
-    return _Computed(metric, problem, baseline, summary, costs, paper, table)
+    table = build_table(agg, summary, costs, metric, baseline, paper, interval=options.interval,
+                        correction=options.correction)
+    others = []
+    for m in _further_metrics(agg, metric, asked[1:]):
+        s = summarize(agg.runs, m, baseline, agg.variants, **options.kwargs())
+        others.append((m, s, build_table(agg, s, costs, m, baseline, None, interval=options.interval,
+                                         correction=options.correction, main=False)))
+    done = agg.runs[agg.runs["status"] == "done"]
+    eval_only = bool(len(done)) and "epochs" in done.columns and bool((done["epochs"] == 0).all())
+    return _Computed(metric, problem, baseline, summary, costs, paper, table, others, eval_only)
 
 
-def _write_data_files(out: Path, agg: Aggregate, comp: _Computed, name: str, alpha: float) -> None:
-    """runs.csv, curves.csv, summary.csv (every final metric) and the table as CSV, Markdown and LaTeX."""
+def _further_metrics(agg: Aggregate, main: str, asked: list[str]) -> list[str]:
+    """The metrics after the main one: those asked for, and each asked metric's results at the
+    evaluation sizes (``<metric>@<px>``) the runs have, in that order."""
+    sizes = [c for c in agg.runs.columns if "@" in c]
+    out: list[str] = []
+    for m in [main, *asked]:
+        out += ([m] if m != main else []) + [c for c in sizes if c.partition("@")[0] == m and c != m]
+    return [m for m in dict.fromkeys(out) if m != main]
+
+
+def _file_stem(metric: str) -> str:
+    """table_<metric> with the metric's characters safe in a file name ('top1@384' → 'top1_at_384')."""
+    return "table_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", metric.replace("@", "_at_"))
+
+
+def _write_data_files(out: Path, agg: Aggregate, comp: _Computed, name: str, options: StatOptions) -> None:
+    """runs.csv, curves.csv, summary.csv (every final metric) and each table as CSV, Markdown and LaTeX."""
     agg.runs.to_csv(out / "runs.csv", index=False)
     agg.curves.to_csv(out / "curves.csv", index=False)
     all_metrics = [m for m in METRICS if m in agg.runs.columns and m not in ("best_epoch", "epochs")]
     all_metrics += [c for c in agg.runs.columns if "@" in c]
-    if comp.metric not in all_metrics:
-        all_metrics.insert(0, comp.metric)
-    pd.concat([summarize(agg.runs, m, comp.baseline, agg.variants, alpha=alpha).reset_index() for m in all_metrics]
-              ).to_csv(out / "summary.csv", index=False)
-    (out / "table.csv").write_text(table_csv(comp.table), encoding="utf-8")
-    (out / "table.md").write_text(table_markdown(comp.table), encoding="utf-8")
-    caption = (f"{name}: {metric_label(comp.metric)}, mean ± std over seeds with the 95% confidence interval (t); "
-               f"Δ: difference to {comp.baseline} with its 95% CI and the p-value of a paired t-test over seeds "
-               f"(Welch's where the seeds differ). Best in bold.")
+    done = {comp.metric: comp.summary, **{m: s for m, s, _ in comp.others}}
+    all_metrics = list(dict.fromkeys([comp.metric, *done, *all_metrics]))
+    pd.concat([(done[m] if m in done else summarize(agg.runs, m, comp.baseline, agg.variants, **options.kwargs())
+                ).reset_index() for m in all_metrics]).to_csv(out / "summary.csv", index=False)
+    for old in out.glob("table_*.*"):  # no stale tables of metrics an earlier report had
+        old.unlink()
     label = f"tab:{re.sub(r'[^A-Za-z0-9]+', '-', name)}"
-    (out / "table.tex").write_text(table_latex(comp.table, caption, label), encoding="utf-8")
+    for metric, table, stem in [(comp.metric, comp.table, "table"),
+                                *[(m, t, _file_stem(m)) for m, _, t in comp.others]]:
+        (out / f"{stem}.csv").write_text(table_csv(table), encoding="utf-8")
+        (out / f"{stem}.md").write_text(table_markdown(table), encoding="utf-8")
+        tex_label = label if stem == "table" else f"{label}-{re.sub(r'[^A-Za-z0-9]+', '-', metric)}"
+        (out / f"{stem}.tex").write_text(table_latex(table, _caption(name, metric, comp, options), tex_label),
+                                         encoding="utf-8")
+
+
+def _caption(name: str, metric: str, comp: _Computed, o: StatOptions) -> str:
+    method = "BCa bootstrap" if o.interval == "bootstrap" else "t"
+    corrected = ("not corrected for multiple comparisons" if o.correction == "none"
+                 else f"{NAMES[o.correction]}-adjusted over the table's comparisons, which the verdict uses")
+    return (f"{name}: {metric_label(metric)}, mean ± std over seeds with the 95% confidence interval ({method}); "
+            f"Δ: difference to {comp.baseline} with its 95% CI and the p-value of a paired t-test over seeds "
+            f"(Welch's where the seeds differ), {corrected}; effect size (Hedges' g, or d_z paired), the "
+            f"probability of beating {comp.baseline} on a seed, and the smallest difference detectable with 80% "
+            f"power." + (" Best in bold." if metric == comp.metric else ""))
 
 
 def _write(path: Path, text: str) -> None:
@@ -149,14 +214,21 @@ def _git_commit() -> str:
     return head + (" (with uncommitted changes)" if head != "unknown" and git_dirty() else "")
 
 
-def _equivalent_command(name: str, runs_dir: Path, out_dir: Any, metric: str | None, profile: str | None) -> str:
+def _equivalent_command(name: str, runs_dir: Path, out_dir: Any, metrics: list[str], profile: str | None,
+                        options: StatOptions) -> str:
     parts = ["python", "ablations/report.py", "--grid", name]
     if str(runs_dir) != "runs":
         parts += ["--runs-dir", str(runs_dir)]
     if out_dir is not None:
         parts += ["--out", str(out_dir)]
-    if metric:
-        parts += ["--metric", metric]
+    if metrics:
+        parts += ["--metric", ",".join(metrics)]
     if profile:
         parts += ["--profile", profile]
+    if options.correction != "holm":
+        parts += ["--correction", options.correction]
+    if options.interval != "t":
+        parts += ["--interval", options.interval]
+    if options.min_effect is not None:
+        parts += ["--min-effect", f"{options.min_effect:g}"]
     return shlex.join(parts)

@@ -24,8 +24,10 @@ __all__ = ["FIGURES", "bars_figure", "cost_figure", "curves_figure", "draw_figur
 
 
 def draw_figures(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, metric: str, baseline: str,
-                 paper: dict[str, float], out: Path, name: str) -> tuple[list[tuple[str, Path]], list[str]]:
-    """Draw the figures the runs allow into ``out`` (removing stale ones of an earlier report).
+                 paper: dict[str, float], out: Path, name: str, *, curves: bool = True
+                 ) -> tuple[list[tuple[str, Path]], list[str]]:
+    """Draw the figures the runs allow into ``out`` (removing stale ones of an earlier report); no
+    learning curves where ``curves`` is False (a grid that evaluates without training).
 
     Returns (stem, PNG path) per figure and one problem per figure that could not be drawn: a
     figure must not cost the tables.
@@ -38,7 +40,7 @@ def draw_figures(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, met
     jobs: list[tuple[str, Callable[[], Any]]] = []
     if have_metric:
         jobs.append(("bars", lambda: bars_figure(agg, summary, metric, baseline, paper, pal)))
-    if len(agg.curves) and (agg.curves["status"] == "done").any():
+    if curves and len(agg.curves) and (agg.curves["status"] == "done").any():
         jobs.append(("curves", lambda: curves_figure(agg, variants, baseline, pal)))
     if have_metric and has_costs(costs):
         jobs.append(("cost", lambda: cost_figure(agg, summary, costs, metric, baseline, pal)))

@@ -86,7 +86,8 @@ def _references(ax: Any, summary: pd.DataFrame, baseline: str, paper: dict[str, 
     """The baseline's dashed mean and the paper's diamonds; the legend's handles."""
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color="black", marker="_", ms=7, lw=1.0, label="95% CI")] if has_ci else []
+    method = " (BCa)" if "ci_method" in summary.columns and (summary["ci_method"] == "BCa").any() else ""
+    handles = [Line2D([], [], color="black", marker="_", ms=7, lw=1.0, label=f"95% CI{method}")] if has_ci else []
     handles.append(Line2D([], [], ls="", marker="o", ms=4, mfc="white", mec="black", mew=0.6, label="seed"))
     if baseline in summary.index and math.isfinite(summary.loc[baseline, "mean"]):
         ax.axhline(summary.loc[baseline, "mean"], color="0.35", lw=0.8, ls="--", zorder=1)
