@@ -11,15 +11,17 @@ same with the CPU-sized Swin on the embedded probe: give it weights with
 `--set train.init_from=<a swin_cpu run folder or checkpoint>`.
 """
 BASE = {"preset": "swin_tiny_patch4_window7_224", "train.init_from": "timm:swin_tiny_patch4_window7_224.ms_in1k",
-        "train.epochs": 0, "data.augment": False}
+        "data.augment": False}
+EVAL_ONLY = {"train.epochs": 0}  # every profile: evaluate, never train
 BASELINE = "as_trained"
 METRIC = "top1"
 SEEDS = (0, 1, 2, 3, 4)
 PROFILES = {
-    "imagenet": {**{k: v for k, v in FINETUNE.items() if k.startswith("data.")}, "data.root": "data/imagenet",
-                 "data.augment": False, "data.mixup": 0.0, "data.cutmix": 0.0, "data.val_subset": 10000,
-                 "train.batch_size": 256},
-    "cpu": {**CPU, "preset": "swin_cpu", "train.init_from": "", "data.name": "arrangement", "data.val_subset": 512},
+    "imagenet": {**{k: v for k, v in FINETUNE.items() if k.startswith("data.")}, **EVAL_ONLY,
+                 "data.root": "data/imagenet", "data.augment": False, "data.mixup": 0.0, "data.cutmix": 0.0,
+                 "data.val_subset": 10000, "train.batch_size": 256},
+    "cpu": {**CPU, "preset": "swin_cpu", "train.init_from": "", "data.name": "arrangement", "data.val_subset": 512,
+            **EVAL_ONLY},
 }
 
 
