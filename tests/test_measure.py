@@ -33,7 +33,7 @@ PAPER = {
     "swin_tiny_patch4_window7_224": ("28", "4.5", True, "Swin paper, Table 1(a)"),
     "swin_small_patch4_window7_224": ("50", "8.7", True, "Swin paper, Table 1(a)"),
     "swin_base_patch4_window7_224": ("88", "15.4", True, "Swin paper, Table 1(a)"),
-    "vit_base_patch16_224": ("86", "17.6", True, "ViT-B/16 at 224² (issue 2)"),
+    "vit_base_patch16_224": ("86", "17.6", True, "ViT-B/16 at 224² (Dosovitskiy et al. Table 1)"),
     "shunted_t": ("11.5", "2.1", True, "Shunted paper"),
     "shunted_s": ("22.4", "4.9", True, "Shunted paper"),
     "shunted_b": ("39.6", "8.1", True, "Shunted paper"),
@@ -46,7 +46,7 @@ PAPER = {
 # Where the paper's number is not met by either convention, with the reason. Each is pinned by a
 # test (the gap must stay what is written here), not hidden in a tolerance.
 PAPER_DISCREPANCIES = {
-    # PVT-v2-b1 is given as 13.1M (the figure issue 2 quotes for the paper). Our b1 has exactly the
+    # PVT-v2-b1 is given as 13.1M (the figure quoted for the paper). Our b1 has exactly the
     # parameters of the official architecture (timm's pvt_v2_b1, ported from the official code;
     # test_counts_equal_timms checks equality): 14,009,000 with the head, 13,496,000
     # without. Neither is within 2 % + rounding of 13.1M (+6.9 % / +3.0 %), while its MACs (2.108G

@@ -1,4 +1,4 @@
-"""The probes' provable contrasts, on trained models (issue 6): the shipped grids' own ``cpu``
+"""The probes' provable contrasts, on trained models: the shipped grids' own ``cpu``
 configurations, launched as the main command launches them (local executor, two runs at a time),
 over two seeds each.
 

@@ -1,5 +1,5 @@
 """Inductive-bias probes: small procedural datasets whose outcome under each ablated component is
-known in advance (issue 6). They are the embedded default data of the suite: 32×32 RGB, generated
+known in advance. They are the embedded default data of the suite: 32×32 RGB, generated
 from a seed with a ``torch.Generator`` (no download, no files), class-balanced, held in memory.
 
 Each probe is a function ``(n, generator) -> (images uint8 (n, 3, 32, 32), labels int64 (n,), meta)``

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import torch
 
-# Additive logit for a forbidden pair: exp(−1e4) is 0 in every float type and −1e4 fits fp16/bf16.
+# Additive logit for a forbidden pair. The official Swin code and timm add −100, which leaves a
+# forbidden key a weight of e^−100 ≈ 4e−44 of an allowed one (a denormal in fp32), and less than that
+# protection when a relative bias or large logits move the allowed scores down. −1e4 makes the weight
+# exactly 0 after softmax's max subtraction in fp32, bf16 and fp16 alike and still fits fp16 (max
+# 65504); the outputs agree with timm's −100 within fp32 rounding (tests/test_timm_parity.py).
 MASK_VALUE = -1.0e4
 
 
@@ -50,7 +54,9 @@ def permute_rows(x: torch.Tensor, index: torch.Tensor, inverse: torch.Tensor) ->
 
 
 def shift_regions(hp: int, wp: int, m: int, s: int, device: torch.device | None = None) -> torch.Tensor:
-    """Label each position of the shifted hp×wp canvas with its region, 0–8 (seed 000's 9 slices)."""
+    """Label each position of the shifted hp×wp canvas with its region, 0–8: the 3×3 bands (rows and
+    columns before the last window, in it before the shift, the last s) whose tokens the cyclic roll
+    brought together although they were not neighbours (Swin §3.2, "efficient batch computation")."""
     labels = torch.zeros(hp, wp, dtype=torch.long, device=device)
     if s == 0:
         return labels
