@@ -93,6 +93,24 @@ def test_tensorboard_events_read_back(tmp_path: Path) -> None:
     start = plugin_data_pb2.HParamsPluginData.FromString(hp["_hparams_/session_start_info"]).session_start_info
     assert start.hparams["model.pos"].string_value == "abs"
     assert start.hparams["train.lr"].number_value == pytest.approx(1e-3)
+    assert start.hparams["data.augment"].HasField("bool_value")  # a boolean stays a boolean, not 0.0
+
+
+def test_hparams_table_leads_with_the_given_keys(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    out = tmp_path / "run"
+    first = ["model.shift", "model.pos", "train.seed", "data.seed"]
+    train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0", preset="swin_cpu"), out, progress=False,
+          hparams_first=first)
+    acc = EventAccumulator(str(out / "tb"))
+    acc.Reload()
+    hp = acc.PluginTagToContent("hparams")
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(hp["_hparams_/experiment"]).experiment
+    assert [h.name for h in experiment.hparam_infos[:4]] == first
+    start = plugin_data_pb2.HParamsPluginData.FromString(hp["_hparams_/session_start_info"]).session_start_info
+    assert start.hparams["model.shift"].bool_value is True
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from . import distributed as D
 from .config import RunConfig
@@ -79,20 +79,42 @@ class RunLog:
             print(f"[{self.name}] epoch {row['epoch']}/{self.epochs} train_loss {row['train_loss']:.4f} "
                   f"val_top1 {row['val_top1']:.2f} ({row['img_per_s']:.0f} img/s)", flush=True)
 
-    def finish(self, cfg: RunConfig, result: dict[str, Any]) -> None:
-        """The HParams entry in the run's own event file, its metrics the scalars already logged there."""
+    def finish(self, cfg: RunConfig, result: dict[str, Any], first: Sequence[str] = ()) -> None:
+        """The HParams entry in the run's own event file, its metrics the scalars already logged there;
+        its columns lead with ``first`` (a grid's varying keys and the seeds)."""
         if self.writer is None:
             return
-        from torch.utils.tensorboard.summary import hparams
-
-        metric_tags = {"val/top1": result.get("top1") or 0.0, "val/top5": result.get("top5") or 0.0,
-                       "val/loss": result.get("loss") or 0.0}
         with self._tb_writes():
             file_writer = self.writer._get_file_writer()
-            for summary in hparams(flat_hparams(cfg), metric_tags):
+            for summary in hparams_summaries(cfg, first, ended=result.get("status", "done")):
                 file_writer.add_summary(summary)
             self.writer.flush()  # raises a failed write here, before close() would wait on a dead thread
             self.writer.close()
+
+
+METRIC_TAGS = ("val/top1", "val/top5", "val/loss")
+
+
+def hparams_summaries(cfg: RunConfig, first: Sequence[str] = (), ended: str = "done") -> list[Any]:
+    """TensorBoard's own HParams summaries (``tensorboard.plugins.hparams.summary_v2``, which keeps
+    booleans boolean; torch's ``hparams`` writes them as numbers): the experiment's columns in order
+    (``first``, then every other config field) and this run's values."""
+    import time
+
+    from tensorboard.compat.proto import summary_pb2
+    from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+    from tensorboard.plugins.hparams import summary_v2 as hp
+
+    values = flat_hparams(cfg)
+    order = [k for k in first if k in values] + [k for k in values if k not in first]
+    experiment = hp.hparams_config_pb(hparams=[hp.HParam(k) for k in order],
+                                      metrics=[hp.Metric(tag) for tag in METRIC_TAGS])
+    status = api_pb2.STATUS_SUCCESS if ended == "done" else api_pb2.STATUS_FAILURE  # diverged
+    end = plugin_data_pb2.HParamsPluginData(
+        session_end_info=plugin_data_pb2.SessionEndInfo(status=status, end_time_secs=time.time()))
+    end_pb = summary_pb2.Summary(value=[summary_pb2.Summary.Value(
+        tag=metadata.SESSION_END_INFO_TAG, metadata=metadata.create_summary_metadata(end))])
+    return [experiment, hp.hparams_pb({k: values[k] for k in order}), end_pb]
 
 
 def flat_hparams(cfg: RunConfig) -> dict[str, Any]:

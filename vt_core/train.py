@@ -19,7 +19,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -75,13 +75,15 @@ def build_config(preset: str | None = None, config: str | Path | None = None, ov
 
 
 # ---------------------------------------------------------------------------------------- the run
-def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None) -> dict[str, Any]:
+def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None,
+          hparams_first: Sequence[str] = ()) -> dict[str, Any]:
     """Train one run into ``out`` (created), resuming from its checkpoint; returns result.json's dict.
 
     Raises ConfigError for a bad config or data (before anything is written) or a checkpoint that
     cannot be resumed from (CheckpointError), RunFolderError when the folder cannot be written,
     RunInterrupted when stopped by a signal (checkpoint written), RunBusy when another process holds
-    the folder. A failure leaves error.txt where the folder still takes it.
+    the folder. A failure leaves error.txt where the folder still takes it. ``hparams_first``: the
+    config keys TensorBoard's HParams table leads with (a grid's varying keys and the seeds).
     """
     from .data import load_data
 
@@ -120,7 +122,7 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None) -> d
             remove_temp_files(out)  # of writes a kill interrupted; no other process writes here now
             atomic_write_text(out / CONFIG, config_yaml(cfg))
             _record_code(out)
-        return _train(cfg, out, bundle, denv, device, progress)
+        return _train(cfg, out, bundle, denv, device, progress, tuple(hparams_first))
     except (RunInterrupted, RunBusy, KeyboardInterrupt):
         raise
     except (ConfigError, RunFolderError) as e:  # their one line is the whole story
@@ -177,7 +179,7 @@ def _record_failure(out: Path, text: str) -> None:
 
 
 def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torch.device,
-           progress: bool | None) -> dict[str, Any]:
+           progress: bool | None, hparams_first: tuple[str, ...]) -> dict[str, Any]:
     started = time.time()
     tc = cfg.train
     D.init(denv, device)
@@ -214,7 +216,7 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
             if diverged is None:
                 end_epoch(run, state)
     result = build_result(run, state, diverged)
-    log.finish(cfg, result)
+    log.finish(cfg, result, hparams_first)
     if denv.is_main:
         atomic_write_text(out / RESULT, result_json(result))
     return result
@@ -228,10 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="a RunConfig YAML file (e.g. another run's config.yaml)")
     add_set_argument(parser, "dotted overrides, e.g. model.pos=rel (repeatable; every occurrence counts)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    parser.add_argument("--hparams-first", default="", metavar="KEY,KEY",
+                        help="config keys TensorBoard's HParams table leads with (the launcher passes a grid's axes)")
     args = parser.parse_args(argv)
     try:
         cfg = build_config(args.preset, args.config, args.set)
-        result = train(cfg, args.out, progress=False if args.no_progress else None)
+        first = [k.strip() for k in args.hparams_first.split(",") if k.strip()]
+        result = train(cfg, args.out, progress=False if args.no_progress else None, hparams_first=first)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return exit_codes.BAD_INPUT
