@@ -1,20 +1,24 @@
 """HorNet as a family (Rao et al., NeurIPS 2022, and its official code): the presets' architecture on
 the meta device, the CPU member training, the global-local filter against a brute-force circular
-convolution and across input sizes, layer scale and initialisation as published, and the new switches
-on every CPU preset."""
+convolution and across input sizes, layer scale and initialisation as published, the new switches
+on every CPU preset, and the token-mixer grid's matched sizes."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ablations.grid import load_grid
 from tests.test_toggles import _check_trains, _with_companions
 from vt_core import ConfigError, get_preset, list_presets
 from vt_core.layers.global_filter import GlobalFilter, GlobalLocalFilter, resize_filter, spectrum_size
 from vt_core.layers.gnconv import GnConv
 from vt_core.layers.ln_conv import LayerNormConvDownsample
+from vt_core.measure import count_params
 from vt_core.model import VisionTransformer
 
 HORNET = [n for n in list_presets() if n.startswith("hornet_") and not n.endswith("_cpu")]
@@ -276,6 +280,69 @@ def test_bad_values_are_refused_in_one_line(preset: str, over: dict, key: str, n
         get_preset(preset).replace(**over)
     msg = str(info.value)
     assert "\n" not in msg and key in msg and needle in msg, msg
+
+
+# ----------------------------------------------------------------------------- the grids
+def _model_cfg(grid_name: str, profile: str, variant: str):
+    """A variant's model config without its data (the paper-scale profiles' datasets are not here),
+    overrides applied in the launcher's order: the preset, BASE, the profile, the variant."""
+    grid = load_grid(grid_name, profile)
+    prof = dict(grid.profiles[profile])
+    cfg = get_preset(prof.pop("preset", grid.base["preset"]))
+    (v,) = [v for v in grid.variants if v.name == variant]
+    for layer in (grid.base, prof, v.overrides):
+        cfg = cfg.replace(**{k.removeprefix("model."): val for k, val in layer.items() if k.startswith("model.")})
+    return cfg
+
+
+@pytest.mark.parametrize("profile", ["cpu", "imagenet"])
+def test_token_mixer_variants_have_matched_parameter_counts(profile: str) -> None:
+    grid = load_grid("token_mixer", profile)
+    names = [v.name for v in grid.variants]
+    cfgs = {n: _model_cfg("token_mixer", profile, n) for n in names}
+    assert {c.mixer[0] for c in cfgs.values()} == {"global", "window", "sr", "shunted", "gnconv"}
+    assert all(len(set(c.mixer)) == 1 for c in cfgs.values())
+    with torch.device("meta"):
+        params = {n: count_params(VisionTransformer(c)) for n, c in cfgs.items()}
+    ref = params[grid.baseline]
+    far = {n: f"{p / ref - 1:+.2%}" for n, p in params.items() if abs(p / ref - 1) > 0.005}
+    assert not far, f"variants more than 0.5 % away from {grid.baseline}'s {ref:,} parameters: {far}"
+    # only the mixer, its own settings and the MLP ratio differ between variants
+    varied = {k for v in grid.variants for k in v.overrides}
+    assert varied <= {"model.mixer", "model.shift", "model.kv_ratios", "model.mlp_ratio"}
+
+
+def test_token_mixer_cpu_probe_keeps_the_theorems_conditions() -> None:
+    """What the chance-level claims of the cpu profile rest on: no position encoding, a patch stem
+    with 4-px tokens, downsampling inside 8-px cells, 16-px windows in both stages, and spatial
+    reduction from cell-aligned blocks (vt_core/data/probes.py, cross_window and arrangement)."""
+    grid = load_grid("token_mixer", "cpu")
+    assert grid.profiles["cpu"]["data.name"] == "cross_window"
+    for name in ("global", "sr", "window_noshift"):
+        cfg = _model_cfg("token_mixer", "cpu", name)
+        assert cfg.pos == "none" and cfg.stem == "patch" and cfg.downsample in ("ln_conv", "merge")
+        assert cfg.ffn == "mlp" and 8 % cfg.patch_size == 0
+        strides = [cfg.patch_size * 2**i for i in range(cfg.num_stages)]  # pixels per token per stage
+        if name == "window_noshift":
+            windows = [m for m, _ in cfg.stage_windows()]
+            assert not cfg.shift and all(16 % (m * s) == 0 for m, s in zip(windows, strides, strict=True))
+            assert all(max(g) > m for g, m in zip(cfg.stage_grids(), windows, strict=True))  # not clamped
+        if name == "sr":
+            assert all(8 % (r * s) == 0 or r == 1 for (r,), s in zip(cfg.kv_ratios, strides, strict=True))
+
+
+def test_gnconv_order_grid_spans_the_orders() -> None:
+    for profile, stages in (("cpu", 2), ("imagenet", 4)):
+        grid = load_grid("gnconv_order", profile)
+        cfgs = {v.name: _model_cfg("gnconv_order", profile, v.name) for v in grid.variants}
+        for n in range(1, 6):
+            assert cfgs[f"order{n}"].gn_order == (n,) * stages
+        assert cfgs["rising"].gn_order == tuple(range(2, 2 + stages)) == cfgs["rising_gf"].gn_order
+        assert cfgs["rising_gf"].gn_filters[-1] == "gf" and cfgs["rising_gf"].gn_filters[0] == "dw7"
+        for cfg in cfgs.values():
+            with torch.device("meta"):
+                assert math.isfinite(count_params(VisionTransformer(cfg)))
+    assert _model_cfg("gnconv_order", "imagenet", "rising") == get_preset("hornet_tiny_7x7")
 
 
 @pytest.mark.slow
