@@ -21,22 +21,28 @@ def _choice(name: str, value: str, choices: Any) -> None:
         raise ConfigError(f"model.{name}: {value!r} is not one of {', '.join(map(repr, choices))}")
 
 
+GN_FILTERS = ("dw7", "gf")  # gnConv's spatial filter: depthwise 7×7, or HorNet's global-local filter
+CONV_INITS = ("torch", "trunc_normal")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Every architectural switch of the suite (see docs/components.md for each one's source)."""
 
     name: str = "custom"
-    layout: str = "isotropic"  # isotropic (ViT) | hierarchical (Swin / PVT / Shunted)
+    layout: str = "isotropic"  # isotropic (ViT) | hierarchical (Swin / PVT / Shunted / HorNet)
     img_size: int = 32
     in_chans: int = 3
     num_classes: int = 10
     # stem: patch (conv k=s=patch_size), overlap (PVT-v2: conv k=2s-1), conv (Shunted: 7×7/2 + 3×3s + 2×2/2)
     stem: str = "patch"
     patch_size: int = 4
-    stem_norm: bool = False  # LayerNorm after the patch projection (Swin) or not (ViT)
+    stem_norm: bool = False  # LayerNorm after the patch projection (Swin, HorNet) or not (ViT)
+    stem_norm_eps: float = 1e-5  # eps of the stem's LayerNorm: PyTorch's default (Swin, PVT, Shunted); HorNet 1e-6
     stem_convs: int = 0  # extra 3×3 convs of the conv stem (Shunted T/S/B: 0/1/2)
     stem_dim: int = 64  # width of the conv stem's hidden convs
-    downsample: str = "merge"  # between stages: merge (Swin 2×2 patch merging) | conv (PVT/Shunted 3×3/2)
+    # between stages: merge (Swin 2×2 patch merging) | conv (PVT/Shunted 3×3/2) | ln_conv (HorNet LN + 2×2/2)
+    downsample: str = "merge"
     depths: tuple[int, ...] = (4,)
     dims: tuple[int, ...] = (96,)
     heads: tuple[int, ...] = (3,)
@@ -47,11 +53,19 @@ class ModelConfig:
     kv_ratios: tuple[tuple[int, ...], ...] = ((1,),)  # per stage, per head group (sr: one; shunted: 1+)
     gn_order: tuple[int, ...] = (3,)  # gnConv recursion order per stage (HorNet: 2, 3, 4, 5)
     gn_scale: float = 1.0 / 3.0  # HorNet's scale on the depthwise branch
+    # gnConv's spatial filter per stage: dw7 (depthwise 7×7) | gf (HorNet's global-local filter). Stored
+    # compact, one entry when every stage has the same one, so the default stays the default at any depth.
+    gn_filter: tuple[str, ...] = ("dw7",)
     pos: str = "abs"  # none | abs | rel | abs+rel
     appearance: bool = True  # False drops q·k: attention from the relative bias alone (Swin "w/o app.")
     ffn: str = "mlp"  # mlp | ds (Shunted detail-specific, with residual) | dw (PVT-v2, no residual)
     pool: str = "mean"  # mean (valid with every mixer; learns the probes much sooner) | cls
     stage_norm: bool = False  # LayerNorm closing every stage (PVT/Shunted) instead of one final norm
+    # the final LayerNorm after pooling (True: HorNet, ConvNeXt) or before it (False); None: after it only
+    # for an isotropic mean-pooled model (timm's ViT with global_pool='avg'), before it otherwise
+    fc_norm: bool | None = None
+    layer_scale: float = 0.0  # init of a learnable per-channel scale on both residual branches (HorNet 1e-6); 0: none
+    conv_init: str = "torch"  # torch (PyTorch's default) | trunc_normal (std 0.02, biases 0, as Linear layers: HorNet)
     qkv_bias: bool = True
     drop_path: float = 0.0  # stochastic depth, rising linearly to this value over all blocks
     norm_eps: float = 1e-6
@@ -64,6 +78,8 @@ class ModelConfig:
         for name in ("dims", "heads", "mlp_ratio", "mixer", "window_size", "gn_order"):
             object.__setattr__(self, name, self._per_stage(name, getattr(self, name), n))
         object.__setattr__(self, "kv_ratios", self._kv_per_stage(self.kv_ratios, n))
+        filters = self._per_stage("gn_filter", self.gn_filter, n)
+        object.__setattr__(self, "gn_filter", filters[:1] if len(set(filters)) == 1 else filters)
         _check_finite(self, "model.")
         if not (self.gn_scale > 0 and self.norm_eps > 0):
             raise ConfigError(f"model.gn_scale / model.norm_eps: {self.gn_scale} / {self.norm_eps} must be positive")
@@ -98,6 +114,10 @@ class ModelConfig:
         _choice("pos", self.pos, kinds.POSITIONS)
         _choice("ffn", self.ffn, kinds.FFNS)
         _choice("pool", self.pool, kinds.POOLS)
+        _choice("conv_init", self.conv_init, CONV_INITS)
+        for i, f in enumerate(self.gn_filters):
+            if f not in GN_FILTERS:
+                raise ConfigError(f"model.gn_filter: stage {i} {f!r} is not one of {', '.join(map(repr, GN_FILTERS))}")
         for i, m in enumerate(self.mixer):
             if m not in kinds.MIXERS:
                 raise ConfigError(f"model.mixer: stage {i} {m!r} is not one of {', '.join(map(repr, kinds.MIXERS))}")
@@ -108,6 +128,10 @@ class ModelConfig:
             raise ConfigError(f"model.num_classes: {self.num_classes} must be ≥ 0 (0: no classifier)")
         if self.stem_convs < 0 or self.stem_dim < 1:
             raise ConfigError(f"model.stem_convs/stem_dim: {self.stem_convs}/{self.stem_dim} must be ≥ 0 / ≥ 1")
+        if self.layer_scale < 0:
+            raise ConfigError(f"model.layer_scale: {self.layer_scale} must be ≥ 0 (0: no layer scale)")
+        if not self.stem_norm_eps > 0:
+            raise ConfigError(f"model.stem_norm_eps: {self.stem_norm_eps} must be positive")
         if not 0.0 <= self.drop_path < 1.0:
             raise ConfigError(f"model.drop_path: {self.drop_path} must lie in [0, 1)")
         if self.layout == "isotropic" and len(self.depths) != 1:
@@ -141,6 +165,12 @@ class ModelConfig:
                 order = self.gn_order[i]
                 if order < 1 or dim % (2 ** (order - 1)):
                     raise ConfigError(f"model.gn_order: {where} order {order} needs dim {dim} divisible by 2^(order-1)")
+                if self.gn_filters[i] == "gf" and dim % (2 ** order):  # the filter halves gnConv's channels
+                    raise ConfigError(f"model.gn_filter: {where} 'gf' splits the depthwise channels of order {order} "
+                                      f"in half: dim {dim} must be divisible by 2^{order}")
+            elif self.gn_filters[i] != "dw7":
+                raise ConfigError(f"model.gn_filter: {where} {self.gn_filters[i]!r} is a gnConv filter, but the "
+                                  f"stage's mixer is {mixer!r}")
         if self.pool == "cls":
             for i, m in enumerate(self.mixer):
                 if not kinds.MIXERS[m].prefix_tokens:
@@ -169,6 +199,11 @@ class ModelConfig:
     @property
     def num_stages(self) -> int:
         return len(self.depths)
+
+    @property
+    def gn_filters(self) -> tuple[str, ...]:
+        """``gn_filter`` per stage (the field itself is stored compact)."""
+        return self.gn_filter * self.num_stages if len(self.gn_filter) == 1 else self.gn_filter
 
     @property
     def position(self) -> kinds.Position:

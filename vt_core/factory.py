@@ -79,7 +79,7 @@ def block_specs(cfg: "ModelConfig") -> list[list[BlockSpec]]:
                 shift_size=shift if j % 2 else 0, kv_ratios=cfg.kv_ratios[i],
                 mlp_hidden=int(cfg.dims[i] * cfg.mlp_ratio[i]), qkv_bias=cfg.qkv_bias, appearance=cfg.appearance,
                 relative_bias=relative, gn_order=cfg.gn_order[i], gn_scale=cfg.gn_scale, drop_path=next(rates),
-                norm_eps=cfg.norm_eps,
+                norm_eps=cfg.norm_eps, gn_filter=cfg.gn_filters[i], layer_scale=cfg.layer_scale,
             )
             for j in range(depth)
         ])

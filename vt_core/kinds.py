@@ -91,6 +91,8 @@ class BlockSpec:
     gn_scale: float
     drop_path: float
     norm_eps: float
+    gn_filter: str = "dw7"  # gnConv's spatial filter: depthwise 7×7 or HorNet's global-local filter ("gf")
+    layer_scale: float = 0.0  # init of the per-channel scales on the block's two residual branches; 0: none
 
 
 def _overlap_grid(n: int) -> int:  # 7×7 conv, stride 4, padding 3
@@ -112,6 +114,7 @@ STEMS: dict[str, Stem] = {
 DOWNSAMPLES: dict[str, Downsample] = {
     "merge": Downsample("vt_core.layers.merge:PatchMerging.from_config", grid=lambda n: math.ceil(n / 2)),
     "conv": Downsample("vt_core.layers.merge:ConvDownsample.from_config", grid=lambda n: (n - 1) // 2 + 1),
+    "ln_conv": Downsample("vt_core.layers.ln_conv:LayerNormConvDownsample.from_config", grid=lambda n: n // 2),
 }
 MIXERS: dict[str, Mixer] = {
     "global": Mixer("vt_core.layers.attention:Attention.from_spec", attention=True, relative_bias=True,

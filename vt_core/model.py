@@ -11,6 +11,7 @@ hierarchical one, ``output_fmt``), ``forward_head``, ``reset_classifier``, ``set
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
@@ -54,8 +55,8 @@ class VisionTransformer(nn.Module):
     """Stem → (class token, absolute position) → stages of blocks → norm → pool → head.
 
     Norm placement follows the source models: a final norm before pooling (ViT with a class token,
-    Swin), a norm closing each stage (PVT, Shunted: ``stage_norm``), or a norm after mean pooling
-    (timm's ViT with ``global_pool='avg'``).
+    Swin), a norm closing each stage (PVT, Shunted: ``stage_norm``), or a norm after pooling (timm's
+    ViT with ``global_pool='avg'``; HorNet: ``fc_norm=True``).
     """
 
     def __init__(self, cfg: ModelConfig) -> None:
@@ -76,7 +77,7 @@ class VisionTransformer(nn.Module):
         stages = []
         for i, specs in enumerate(block_specs(cfg)):
             blocks = [Block(s.dim, attn=build_mixer(s, cfg.mixer[i]), mlp=build_ffn(s, cfg.ffn), drop_path=s.drop_path,
-                            norm_eps=s.norm_eps) for s in specs]
+                            norm_eps=s.norm_eps, layer_scale=s.layer_scale) for s in specs]
             stages.append(
                 Stage(
                     downsample=build_downsample(cfg, i) if i > 0 else None,
@@ -87,11 +88,13 @@ class VisionTransformer(nn.Module):
         self.stages = nn.ModuleList(stages)
         self.feature_info = feature_info(cfg)
         dim = cfg.dims[-1]
-        post_pool = cfg.layout == "isotropic" and cfg.pool == "mean"
+        post_pool = cfg.fc_norm if cfg.fc_norm is not None else cfg.layout == "isotropic" and cfg.pool == "mean"
         self.norm = nn.LayerNorm(dim, eps=cfg.norm_eps) if not (cfg.stage_norm or post_pool) else nn.Identity()
-        self.fc_norm = nn.LayerNorm(dim, eps=cfg.norm_eps) if post_pool and not cfg.stage_norm else nn.Identity()
+        # after pooling: asked for (fc_norm=True, even after stage norms), or the isotropic default without them
+        with_fc_norm = post_pool and (cfg.fc_norm is True or not cfg.stage_norm)
+        self.fc_norm = nn.LayerNorm(dim, eps=cfg.norm_eps) if with_fc_norm else nn.Identity()
         self.head = nn.Linear(dim, cfg.num_classes) if cfg.num_classes > 0 else nn.Identity()
-        self.apply(_init_weights)
+        self.apply(partial(_init_weights, convs=cfg.conv_init == "trunc_normal"))
         if self.cls_token is not None:
             nn.init.normal_(self.cls_token, std=1e-6)
 
@@ -273,8 +276,10 @@ def feature_info(cfg: ModelConfig) -> list[dict[str, Any]]:
             for i, (d, g) in enumerate(zip(cfg.dims, grids))]
 
 
-def _init_weights(m: nn.Module) -> None:
-    if isinstance(m, nn.Linear):
+def _init_weights(m: nn.Module, convs: bool = False) -> None:
+    """Linear layers (and, with ``convs``, convolutions: ``model.conv_init=trunc_normal``, HorNet) get
+    truncated-normal weights (std 0.02) and zero biases; other convolutions keep PyTorch's init."""
+    if isinstance(m, nn.Linear) or convs and isinstance(m, nn.Conv2d):
         trunc_normal_(m.weight, std=0.02)
         if m.bias is not None:
             nn.init.zeros_(m.bias)

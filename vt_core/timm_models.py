@@ -148,10 +148,18 @@ def _entry_point(preset: str) -> Any:
 def _notrace() -> None:
     """Modules with shape-dependent control flow are leaves for timm's torch.fx tracer, as timm's own
     attention and window modules are."""
-    from .layers import (AbsolutePositionEmbedding, ConvMlp, PatchMerging, RelativePositionBias, TokenMixer)
+    from .layers import (
+        AbsolutePositionEmbedding,
+        ConvMlp,
+        GlobalFilter,
+        PatchMerging,
+        RelativePositionBias,
+        TokenMixer,
+    )
     from .layers.merge import ConvDownsample
 
-    for cls in (AbsolutePositionEmbedding, RelativePositionBias, ConvMlp, PatchMerging, ConvDownsample):
+    # GlobalFilter: resizes its Fourier weight when the map's spectrum differs from the stored one
+    for cls in (AbsolutePositionEmbedding, RelativePositionBias, ConvMlp, PatchMerging, ConvDownsample, GlobalFilter):
         register_notrace_module(cls)
     for cls in _subclasses(TokenMixer):
         register_notrace_module(cls)

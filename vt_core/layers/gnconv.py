@@ -1,4 +1,5 @@
-"""Recursive gated convolution gnConv (HorNet, seed 002): order-n spatial interactions without attention."""
+"""Recursive gated convolution gnConv (HorNet, Rao et al., NeurIPS 2022, §3.1): order-n spatial
+interactions without attention."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from .global_filter import GlobalLocalFilter
 from .mixer import TokenMixer
 
 if TYPE_CHECKING:
@@ -14,21 +16,33 @@ if TYPE_CHECKING:
 
 
 class GnConv(TokenMixer):
-    """proj_in → split into p0 and a depthwise-7×7 stack q0..q(n−1); p(k+1) = pw_k(p_k) · q_k; proj_out."""
+    """proj_in → split into p0 and a spatially filtered stack q0..q(n−1); p(k+1) = pw_k(p_k) · q_k; proj_out.
 
-    def __init__(self, dim: int, *, order: int = 3, scale: float = 1.0 / 3.0) -> None:
+    The spatial filter of the stack is a 7×7 depthwise conv (``spatial="dw7"``, HorNet 7×7) or the
+    global-local filter (``spatial="gf"``, HorNet GF), whose Fourier filter is sized for ``feat_size``.
+    """
+
+    def __init__(self, dim: int, *, order: int = 3, scale: float = 1.0 / 3.0, spatial: str = "dw7",
+                 feat_size: tuple[int, int] = (14, 14), norm_eps: float = 1e-6) -> None:
         super().__init__()
         self.order = order
         self.scale = scale
         self.dims = [dim // 2**i for i in range(order)][::-1]  # C/2^(n−1), …, C/2, C
+        channels = sum(self.dims)
         self.proj_in = nn.Conv2d(dim, 2 * dim, kernel_size=1)
-        self.dwconv = nn.Conv2d(sum(self.dims), sum(self.dims), kernel_size=7, padding=3, groups=sum(self.dims))
+        if spatial == "dw7":
+            self.dwconv: nn.Module = nn.Conv2d(channels, channels, kernel_size=7, padding=3, groups=channels)
+        elif spatial == "gf":
+            self.dwconv = GlobalLocalFilter(channels, feat_size=feat_size, eps=norm_eps)
+        else:
+            raise ValueError(f"GnConv: spatial filter {spatial!r} is not 'dw7' or 'gf'")
         self.pws = nn.ModuleList(nn.Conv2d(self.dims[i], self.dims[i + 1], kernel_size=1) for i in range(order - 1))
         self.proj_out = nn.Conv2d(dim, dim, kernel_size=1)
 
     @classmethod
     def from_spec(cls, spec: "BlockSpec") -> "GnConv":
-        return cls(spec.dim, order=spec.gn_order, scale=spec.gn_scale)
+        return cls(spec.dim, order=spec.gn_order, scale=spec.gn_scale, spatial=spec.gn_filter,
+                   feat_size=spec.feat_size, norm_eps=spec.norm_eps)
 
     def forward(self, x: torch.Tensor, feat_size: tuple[int, int]) -> torch.Tensor:
         B, N, C = x.shape
@@ -39,3 +53,8 @@ class GnConv(TokenMixer):
         for pw, gate in zip(self.pws, gates[1:]):
             p = pw(p) * gate
         return self.proj_out(p).flatten(2).transpose(1, 2)  # B, N, C
+
+    def set_feat_size(self, feat_size: tuple[int, int], window: tuple[int, int] | None = None) -> None:
+        """The global-local filter's Fourier filter is resized to the new map's spectrum (bilinear)."""
+        if isinstance(self.dwconv, GlobalLocalFilter):
+            self.dwconv.set_feat_size(feat_size)
