@@ -5,6 +5,9 @@ intermediates, gradient checkpointing, layer-wise LR decay. At small input sizes
 
 from __future__ import annotations
 
+import copy
+import functools
+
 import pytest
 import timm
 import torch
@@ -17,14 +20,24 @@ MODELS = timm.list_models("vt_*")
 
 
 def _size(name: str) -> int:
-    """A small input that still gives every stage a map (64 px: 16, 8, 4, 2 tokens at stride 4)."""
+    """A small input that still gives every stage a map (32 px: 8, 4, 2, 1 tokens at stride 4)."""
     img = timm.models.get_pretrained_cfg(name).input_size[-1]
-    return img if img <= 64 else 64
+    return img if img <= 32 else 32
+
+
+@functools.lru_cache(maxsize=None)
+def _template(name: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return timm.create_model(name, pretrained=False)
 
 
 def _model(name: str, **kw) -> torch.nn.Module:
-    torch.manual_seed(0)
-    return timm.create_model(name, pretrained=False, **kw)
+    """A fresh model: a copy of one built once per name (building the base-size presets costs more
+    than the checks), or built anew with timm keyword arguments."""
+    if kw:
+        torch.manual_seed(0)
+        return timm.create_model(name, pretrained=False, **kw)
+    return copy.deepcopy(_template(name))
 
 
 def _x(name: str, batch: int = 2) -> torch.Tensor:
