@@ -67,7 +67,8 @@ def write_synthetic(root: Path, runs: int = 10_000, seeds: int = 20, epochs: int
             for k in range(4):
                 lines.append(json.dumps({"epoch": e - 1, "step": e * 100 + k * 25, "train_loss": 1.5, "lr": 1e-3,
                                          "grad_norm": 0.9}))
-            lines.append(json.dumps({"epoch": e, "step": e * 100 + 100, "train_loss": 2.0 / e, "train_top1": top1 * e / epochs,
+            lines.append(json.dumps({"epoch": e, "step": e * 100 + 100, "train_loss": 2.0 / e,
+                                     "train_top1": top1 * e / epochs,
                                      "val_loss": 1.8 / e, "val_top1": top1 * e / epochs, "val_top5": 90.0, "lr": 1e-3,
                                      "grad_norm": 0.9, "img_per_s": 900.0}))
         (d / "metrics.jsonl").write_text("\n".join(lines) + "\n")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-import vt_core
 from torch import nn
 
+import vt_core
 from vt_core.layers import ConvMlp, GnConv, Mlp, ShuntedAttention
 from vt_core.reference import ReferenceShuntedAttention, copy_attention_into_reference
 

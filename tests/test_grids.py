@@ -44,7 +44,8 @@ def test_expansion_matches_snapshot(name: str, request: pytest.FixtureRequest) -
         path.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
         if not request.config.getoption("--update-snapshots"):
             pytest.fail(f"{path} did not exist; written now: review and commit it")
-    assert snap == json.loads(path.read_text()), f"grid {name} changed: rerun with --update-snapshots and review the diff"
+    assert snap == json.loads(path.read_text()), \
+        f"grid {name} changed: rerun with --update-snapshots and review the diff"
 
 
 def _cpu_points() -> list[tuple[str, str]]:

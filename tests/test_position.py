@@ -141,7 +141,8 @@ def test_model_at_another_resolution(family, pos, size):
         y2 = model(x)
     assert torch.isfinite(y2).all()
     cfg = model.cfg
-    clamped = any(mix == "window" and m != ws for mix, (m, _), ws in zip(cfg.mixer, cfg.stage_windows(), cfg.window_size))
+    clamped = any(mix == "window" and m != ws
+                  for mix, (m, _), ws in zip(cfg.mixer, cfg.stage_windows(), cfg.window_size))
     if not clamped:  # same computation, done once instead of per call
         torch.testing.assert_close(y2, y, atol=1e-5, rtol=1e-4)
     # the position parameters now have the new grid's shapes

@@ -71,14 +71,13 @@ def test_a_variant_loads_the_same_file(swin_file) -> None:
     ours = timm.create_model("vt_swin_cpu", pretrained=True, pretrained_cfg_overlay=dict(file=str(path)))
     no_shift = timm.create_model("vt_swin_cpu", shift=False, pretrained=True,
                                  pretrained_cfg_overlay=dict(file=str(path)))
-    for name, value in ref.state_dict().items():
-        if name.endswith("qkv.weight"):
-            break
+    value = ref.state_dict()["layers.0.blocks.0.attn.qkv.weight"]
     torch.testing.assert_close(no_shift.state_dict()["stages.0.blocks.0.attn.qkv.weight"], value)
     with torch.no_grad():
         torch.testing.assert_close(ours.eval()(_x(32)), ref(_x(32)), rtol=1e-4, atol=1e-5)
         assert not torch.allclose(no_shift.eval()(_x(32)), ref(_x(32)))  # the shift really is off
-    other = timm.create_model("vt_swin_cpu", pretrained=True, num_classes=3, pretrained_cfg_overlay=dict(file=str(path)))
+    other = timm.create_model("vt_swin_cpu", pretrained=True, num_classes=3,
+                              pretrained_cfg_overlay=dict(file=str(path)))
     assert other.head.weight.shape == (3, 96)
 
 
@@ -132,7 +131,8 @@ def test_vit_absolute_embedding_interpolated_for_another_size(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("switches,match", [
-    ({"dims": (64, 96)}, r"patch_embed.proj.weight: the checkpoint.s \[48, 3, 2, 2\] does not fit the model.s \[64, 3, 2, 2\]"),
+    ({"dims": (64, 96)},
+     r"patch_embed.proj.weight: the checkpoint.s \[48, 3, 2, 2\] does not fit the model.s \[64, 3, 2, 2\]"),
     ({"depths": (2, 3)}, r"stages.1.blocks.2.norm1.weight \[96\] is not in the checkpoint"),
     ({"depths": (2, 1)}, r"stages.1.blocks.1.norm1.weight \[96\] of the checkpoint is not in the model"),
 ])

@@ -163,7 +163,8 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize("name, kwargs, needle", REFUSED, ids=[f"{n}-{'-'.join(k) or 'default'}" for n, k, _ in REFUSED])
+@pytest.mark.parametrize("name, kwargs, needle", REFUSED,
+                         ids=[f"{n}-{'-'.join(k) or 'default'}" for n, k, _ in REFUSED])
 def test_unsupported_is_refused(name, kwargs, needle):
     with torch.device("meta"):
         ref = timm.create_model(name, pretrained=False, **kwargs)

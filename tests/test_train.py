@@ -57,7 +57,8 @@ def test_run_folder_contract(tmp_path: Path) -> None:
     assert load_config(out / "config.yaml").run_id() == result["run_id"]
     from vt_core.data import PROBES
 
-    assert yaml.safe_load((out / "config.yaml").read_text())["model"]["num_classes"] == PROBES["arrangement"].num_classes
+    stored = yaml.safe_load((out / "config.yaml").read_text())
+    assert stored["model"]["num_classes"] == PROBES["arrangement"].num_classes
     # metrics: one epoch row per epoch, step rows in between, steps increasing
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     epochs = [r for r in rows if "val_top1" in r]
@@ -122,8 +123,10 @@ def test_two_epochs_on_embedded_data_learn_fast(tmp_path: Path) -> None:
     from vt_core.data import PROBES
 
     t = time.time()
-    result = train(build_config(None, None, ["train.epochs=2", "train.warmup_epochs=0"]), tmp_path / "r", progress=False)
-    print(f"2 epochs of the default model on the default probe: {time.time() - t:.1f} s wall, top1 {result['top1']:.1f}")
+    result = train(build_config(None, None, ["train.epochs=2", "train.warmup_epochs=0"]), tmp_path / "r",
+                   progress=False)
+    print(f"2 epochs of the default model on the default probe: {time.time() - t:.1f} s wall, "
+          f"top1 {result['top1']:.1f}")
     chance = 100.0 / PROBES[RunConfig().data.name].num_classes
     assert result["top1"] > chance + 15, result["top1"]
 
@@ -215,7 +218,9 @@ def test_failure_writes_error_txt(tmp_path: Path) -> None:
     (root / "train" / "a" / "9.png").write_bytes(b"not a png")
     out = tmp_path / "run"
     cfg = tiny_cfg("data.name=imagefolder", f"data.root={root}", "train.batch_size=2", "data.workers=0")
-    with pytest.raises(Exception):
+    from vt_core.data.imagefolder import UnreadableImage
+
+    with pytest.raises(UnreadableImage):
         train(cfg, out, progress=False)
     assert "Traceback" in (out / "error.txt").read_text()
     assert run_state(out) == "failed"

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vt_core.layers import RelativePositionBias, WindowAttention, window_attention_mask, window_partition, window_reverse
+from vt_core.layers import (
+    RelativePositionBias,
+    WindowAttention,
+    window_attention_mask,
+    window_partition,
+    window_reverse,
+)
 from vt_core.layers.windows import MASK_VALUE
 
 
@@ -167,7 +173,8 @@ def test_window_attention_matches_brute_force(H, W, m, s, rel):
 @pytest.mark.parametrize("H,W,m,s", [(9, 9, 4, 2), (10, 13, 4, 2)])
 def test_window_attention_without_appearance_matches_brute_force(H, W, m, s):
     torch.manual_seed(0)
-    attn = WindowAttention(16, num_heads=2, feat_size=(H, W), window_size=m, shift_size=s, rel_pos=RelativePositionBias, appearance=False)
+    attn = WindowAttention(16, num_heads=2, feat_size=(H, W), window_size=m, shift_size=s, rel_pos=RelativePositionBias,
+                           appearance=False)
     with torch.no_grad():
         attn.rel_pos.relative_position_bias_table.normal_(std=1.0)
     x = torch.randn(2, H * W, 16)
@@ -188,7 +195,8 @@ def test_padded_tokens_do_not_leak():
     """Changing a token changes only the outputs of the tokens allowed to see it."""
     H, W, m, s = 9, 9, 4, 2
     torch.manual_seed(2)
-    attn = WindowAttention(16, num_heads=2, feat_size=(H, W), window_size=m, shift_size=s, rel_pos=RelativePositionBias).eval()
+    attn = WindowAttention(16, num_heads=2, feat_size=(H, W), window_size=m, shift_size=s,
+                           rel_pos=RelativePositionBias).eval()
     x = torch.randn(1, H * W, 16)
     base = attn(x, (H, W))
     for r, c in [(0, 0), (8, 8), (1, 7), (5, 2)]:

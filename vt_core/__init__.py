@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import timm_models  # noqa: E402,F401  registers every preset with timm as vt_<preset>
 from .config import ModelConfig
 from .model import VisionTransformer
 from .overrides import ConfigError
 from .presets import get_preset, list_presets
-from . import timm_models  # noqa: E402,F401  registers every preset with timm as vt_<preset>
 
 
 def create_model(name_or_config: "str | ModelConfig", **overrides: Any) -> VisionTransformer:

@@ -29,9 +29,8 @@ def device_name(device: torch.device) -> str:
 
 def describe(device: torch.device) -> dict[str, Any]:
     """Versions, device and torch threads."""
-    import timm
-
     import numpy
+    import timm
     import torchvision
 
     return {

@@ -12,7 +12,8 @@ itself reports 2 × MACs, so ``macs`` = its total / 2.
 
 The count runs one forward pass (batch 1, no grad, eval mode): a config is built and run on the
 meta device (shapes only: no memory, no initialisation, the same counts as on the CPU, which is the
-fallback), a given model on its own device. The global RNG is left untouched. On the CPU, ``F.scaled_dot_product_attention`` dispatches to
+fallback), a given model on its own device. The global RNG is left untouched. On the CPU,
+``F.scaled_dot_product_attention`` dispatches to
 ``aten._scaled_dot_product_flash_attention_for_cpu`` (with or without a mask), which torch's
 counter has no formula for and would count as 0; ``register_sdpa_cpu_flops`` registers torch's own
 SDPA formula for it (forward and backward), once.
@@ -22,7 +23,6 @@ SDPA formula for it (forward and backward), once.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -58,7 +58,8 @@ def _sdpa_cpu_flop(query_shape, key_shape, value_shape, *args, out_shape=None, *
     return _fc.sdpa_flop_count(_as_bhsd(query_shape), _as_bhsd(key_shape), _as_bhsd(value_shape))
 
 
-def _sdpa_cpu_backward_flop(grad_out_shape, query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+def _sdpa_cpu_backward_flop(grad_out_shape, query_shape, key_shape, value_shape, *args, out_shape=None,
+                            **kwargs) -> int:
     return _fc.sdpa_backward_flop_count(
         _as_bhsd(grad_out_shape), _as_bhsd(query_shape), _as_bhsd(key_shape), _as_bhsd(value_shape)
     )
@@ -179,7 +180,8 @@ def _parts(by_module: Mapping[str, int], num_stages: int) -> tuple[dict[str, int
     return parts, stages
 
 
-def count_macs(model_or_cfg: "nn.Module | ModelConfig | str", img_size: int | None = None, batch: int = 1) -> dict[str, Any]:
+def count_macs(model_or_cfg: "nn.Module | ModelConfig | str", img_size: int | None = None,
+               batch: int = 1) -> dict[str, Any]:
     """MACs and FLOPs of one forward pass on a ``batch`` of ``img_size``² images.
 
     ``macs`` are multiply-accumulates (the papers' "FLOPs"); ``flops`` = 2 × ``macs``. Both are for
@@ -290,7 +292,8 @@ def _g(n: float) -> str:
 def _report(m: Mapping[str, Any]) -> str:
     lines = [
         f"{m['name']} at {m['img_size']}×{m['img_size']}",
-        f"  params       {m['params']:>16,}  {m['params'] / 1e6:9.2f} M  ({m['params_without_head'] / 1e6:.2f} M without the head)",
+        f"  params       {m['params']:>16,}  {m['params'] / 1e6:9.2f} M  "
+        f"({m['params_without_head'] / 1e6:.2f} M without the head)",
         f"  MACs         {m['macs']:>16,}  {m['gmacs']:9.3f} G  (what papers call FLOPs)",
         f"  FLOPs        {m['flops']:>16,}  {m['gflops']:9.3f} G  (= 2 × MACs)",
         "  MACs by part " + "  ".join(f"{k} {_g(v)}" for k, v in m["by_part"].items()),
@@ -310,14 +313,17 @@ def _table(rows: list[Mapping[str, Any]]) -> str:
         for r in rows
     ]
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
-    fmt = lambda row: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    def fmt(row: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+
     return "\n".join([fmt(head), *(fmt(b) for b in body)])
 
 
 def main(argv: list[str] | None = None) -> int:
     p = OneLineParser(
         prog="python -m vt_core.measure",
-        description="Parameters, MACs and FLOPs (= 2 × MACs) of a preset with overrides, counted by torch's FlopCounterMode.",
+        description="Parameters, MACs and FLOPs (= 2 × MACs) of a preset with overrides, counted by torch's "
+                    "FlopCounterMode.",
     )
     p.add_argument("--preset", nargs="+", required=True, metavar="NAME",
                    help=f"preset name(s), or 'all'; known: {', '.join(list_presets())}")

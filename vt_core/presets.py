@@ -35,9 +35,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     "vit_small_patch16_224": dict(_VIT, depths=12, dims=384, heads=6),
     "vit_base_patch16_224": dict(_VIT, depths=12, dims=768, heads=12),
     # Swin (Liu et al. Table 1)
-    "swin_tiny_patch4_window7_224": dict(_SWIN, depths=(2, 2, 6, 2), dims=(96, 192, 384, 768), heads=(3, 6, 12, 24), drop_path=0.2),
-    "swin_small_patch4_window7_224": dict(_SWIN, depths=(2, 2, 18, 2), dims=(96, 192, 384, 768), heads=(3, 6, 12, 24), drop_path=0.3),
-    "swin_base_patch4_window7_224": dict(_SWIN, depths=(2, 2, 18, 2), dims=(128, 256, 512, 1024), heads=(4, 8, 16, 32), drop_path=0.5),
+    "swin_tiny_patch4_window7_224": dict(_SWIN, depths=(2, 2, 6, 2), dims=(96, 192, 384, 768), heads=(3, 6, 12, 24),
+                                         drop_path=0.2),
+    "swin_small_patch4_window7_224": dict(_SWIN, depths=(2, 2, 18, 2), dims=(96, 192, 384, 768), heads=(3, 6, 12, 24),
+                                          drop_path=0.3),
+    "swin_base_patch4_window7_224": dict(_SWIN, depths=(2, 2, 18, 2), dims=(128, 256, 512, 1024),
+                                         heads=(4, 8, 16, 32), drop_path=0.5),
     # PVT-v2 (Wang et al.)
     "pvt_v2_b0": dict(_PVT2, depths=(2, 2, 2, 2), dims=(32, 64, 160, 256)),
     "pvt_v2_b1": dict(_PVT2, depths=(2, 2, 2, 2), dims=(64, 128, 320, 512)),
@@ -55,7 +58,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "hornet_base_gf": dict(_HORNET, dims=(128, 256, 512, 1024), gn_filter=_GF, drop_path=0.5),
     # CPU-sized, 32×32 inputs, seconds per epoch on 2 cores
     "vit_cpu": dict(_VIT, **_CPU, patch_size=4, depths=4, dims=96, heads=3, mlp_ratio=2.0),
-    "swin_cpu": dict(_SWIN, **_CPU, patch_size=2, depths=(2, 2), dims=(48, 96), heads=(2, 4), window_size=4, mlp_ratio=2.0),
+    "swin_cpu": dict(_SWIN, **_CPU, patch_size=2, depths=(2, 2), dims=(48, 96), heads=(2, 4), window_size=4,
+                     mlp_ratio=2.0),
     "pvt_cpu": dict(_PVT2, **_CPU, depths=(2, 2), dims=(48, 96), heads=(1, 2), kv_ratios=[2, 1], mlp_ratio=(4, 4)),
     "shunted_cpu": dict(_SHUNTED, **_CPU, depths=(2, 2), dims=(48, 96), heads=(2, 4), kv_ratios=[[2, 1], [1]],
                         mlp_ratio=(4, 4), stem_dim=32),

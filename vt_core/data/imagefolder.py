@@ -203,7 +203,8 @@ def load_imagefolder(data: DataConfig, img_size: int, in_chans: int) -> DataBund
     stats = data_stats(data, IMAGENET_STATS)
     mean, std = channel_stats(stats, in_chans)
     return DataBundle(
-        train=FolderImages(layout.train, train_transform(data, img_size, stats, in_chans), skip_broken=data.skip_broken),
+        train=FolderImages(layout.train, train_transform(data, img_size, stats, in_chans),
+                           skip_broken=data.skip_broken),
         val=FolderImages(layout.val, eval_transform(img_size, stats, in_chans, data.interpolation),
                          skip_broken=data.skip_broken),
         num_classes=len(layout.classes), tensors=None, mean=mean, std=std, classes=layout.classes, name=data.name,

@@ -21,8 +21,15 @@ from ..config import DataConfig
 from ..overrides import ConfigError
 from .bundle import DataBundle
 from .paths import one_line
-from .transforms import CIFAR100_STATS, CIFAR10_STATS, IMAGENET_STATS, channel_stats, data_stats, eval_transform, \
-    train_transform
+from .transforms import (
+    CIFAR10_STATS,
+    CIFAR100_STATS,
+    IMAGENET_STATS,
+    channel_stats,
+    data_stats,
+    eval_transform,
+    train_transform,
+)
 
 MAP_PREFIXES = ("torch", "hfds")
 ITERABLE_PREFIXES = ("hfids", "tfds", "wds")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 from timm.layers import trunc_normal_
+from torch import nn
 
 
 def relative_position_index(h: int, w: int, device: torch.device | None = None) -> torch.Tensor:
-    """Index into a (2h−1)(2w−1) table for every pair of tokens of an h×w grid (Swin, Liu et al., ICCV 2021, eq. 4; timm's swin_transformer.py builds the same)."""
+    """Index into a (2h−1)(2w−1) table for every pair of tokens of an h×w grid (Swin, Liu et al.,
+    ICCV 2021, eq. 4; timm's swin_transformer.py builds the same)."""
     coords = torch.stack(torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing="ij"))
     coords = coords.flatten(1)  # 2, hw
     rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)  # hw, hw, 2 in [−(h−1), h−1] × [−(w−1), w−1]

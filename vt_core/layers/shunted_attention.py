@@ -1,4 +1,5 @@
-"""Shunted self-attention (Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation", CVPR 2022): head groups attend to keys/values aggregated at different rates."""
+"""Shunted self-attention (Ren et al., "Shunted Self-Attention via Multi-Scale Token Aggregation",
+CVPR 2022): head groups attend to keys/values aggregated at different rates."""
 
 from __future__ import annotations
 
