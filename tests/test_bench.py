@@ -98,7 +98,8 @@ def _sdpa_kernels(module: torch.nn.Module, *args) -> set[str]:
 
     with torch.no_grad(), profile() as prof:
         module(*args)
-    return {e.key for e in prof.key_averages() if "scaled_dot_product" in e.key and e.key != "aten::scaled_dot_product_attention"}
+    return {e.key for e in prof.key_averages()
+            if "scaled_dot_product" in e.key and e.key != "aten::scaled_dot_product_attention"}
 
 
 @pytest.mark.parametrize("shift", [0, 2], ids=["W-MSA", "SW-MSA"])

@@ -91,15 +91,7 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None,
         raise ConfigError("--out: empty; give the run folder (it is created)")
     out = Path(out)
     cfg = resolve(cfg)
-    run_id = cfg.run_id()
-    if (out / CONFIG).exists():
-        on_disk = load_config(out / CONFIG)
-        if on_disk.fingerprint() != cfg.fingerprint():
-            if on_disk.run_id() == run_id or out.name == run_id:  # the same run id, other values: a default moved
-                raise ConfigError(f"{out}: was trained under other defaults ({_first_difference(on_disk, cfg)}); "
-                                  "move the folder away to train it again under these")
-            raise ConfigError(f"{out}: holds run {on_disk.run_id()}, not this config's run {run_id}; "
-                              "choose another --out")
+    _check_folder_holds(out, cfg)
     ended = read_result(out)
     if ended is not None:
         return ended
@@ -136,6 +128,19 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None,
     finally:
         lock.release()
         D.shutdown(denv)
+
+
+def _check_folder_holds(out: Path, cfg: RunConfig) -> None:
+    """A folder already written holds this config's run, trained under these defaults."""
+    if not (out / CONFIG).exists():
+        return
+    on_disk, run_id = load_config(out / CONFIG), cfg.run_id()
+    if on_disk.fingerprint() == cfg.fingerprint():
+        return
+    if on_disk.run_id() == run_id or out.name == run_id:  # the same run id, other values: a default moved
+        raise ConfigError(f"{out}: was trained under other defaults ({_first_difference(on_disk, cfg)}); "
+                          "move the folder away to train it again under these")
+    raise ConfigError(f"{out}: holds run {on_disk.run_id()}, not this config's run {run_id}; choose another --out")
 
 
 def _first_difference(a: RunConfig, b: RunConfig) -> str:
