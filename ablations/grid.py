@@ -109,7 +109,8 @@ def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
     else:
         path, name = GRIDS_DIR / f"{name_or_path}.py", name_or_path
         if not path.is_file():
-            raise GridError(f"unknown grid {name_or_path!r}; shipped grids: {', '.join(available_grids())} (or give a path to a .py)")
+            shipped = ", ".join(available_grids())
+            raise GridError(f"unknown grid {name_or_path!r}; shipped grids: {shipped} (or give a path to a .py)")
     module = _import(path, name)
     missing = [k for k in REQUIRED if not hasattr(module, k)]
     if missing:
@@ -118,7 +119,8 @@ def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
 
     def add(*, name: str, **overrides: Any) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
-            raise GridError(f"grid {module_name}: variant name {name!r} must be a short word (letters, digits, _ . + - =)")
+            raise GridError(f"grid {module_name}: variant name {name!r} must be a short word "
+                            "(letters, digits, _ . + - =)")
         if any(v.name == name for v in variants):
             raise GridError(f"grid {module_name}: variant {name!r} is added twice")
         variants.append(Variant(name, dict(overrides)))
@@ -146,7 +148,8 @@ def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
         paper=dict(getattr(module, "PAPER", {})),
     )
     if grid.baseline not in [v.name for v in variants]:
-        raise GridError(f"grid {name}: BASELINE {grid.baseline!r} is not a variant ({', '.join(v.name for v in variants)})")
+        names = ", ".join(v.name for v in variants)
+        raise GridError(f"grid {name}: BASELINE {grid.baseline!r} is not a variant ({names})")
     if not grid.seeds:
         raise GridError(f"grid {name}: SEEDS is empty")
     if "preset" not in grid.base:
@@ -188,7 +191,8 @@ def expand(
     if only:
         unknown = [o for o in only if not any(_match(o, v.name) for v in variants)]
         if unknown:
-            raise GridError(f"grid {grid.name}: --only {', '.join(unknown)} matches no variant ({', '.join(v.name for v in variants)})")
+            names = ", ".join(v.name for v in variants)
+            raise GridError(f"grid {grid.name}: --only {', '.join(unknown)} matches no variant ({names})")
         variants = [v for v in variants if any(_match(o, v.name) for o in only)]
     runs = []
     for v in variants:
@@ -228,7 +232,8 @@ def check_buildable(runs: list[PlannedRun]) -> None:
             with torch.device("meta"):
                 VisionTransformer(run.cfg.model)
         except Exception as e:
-            raise GridError(f"grid {run.grid}, variant {run.variant}: the model cannot be built: {type(e).__name__}: {e}") from None
+            raise GridError(f"grid {run.grid}, variant {run.variant}: the model cannot be built: "
+                            f"{type(e).__name__}: {e}") from None
 
 
 if __name__ == "__main__":  # python ablations/grid.py NAME: print the expansion

@@ -3,7 +3,8 @@
     python ablations/launch.py --grid relpos_vs_abs                      # local, then the report
     python ablations/launch.py --grid relpos_vs_abs --dry-run            # the plan, nothing runs
     python ablations/launch.py --grid relpos_vs_abs --status
-    python ablations/launch.py --grid swin_table4 --profile imagenet --executor slurm --cluster slurm/profiles/example.yaml
+    python ablations/launch.py --grid swin_table4 --profile imagenet --executor slurm \
+        --cluster slurm/profiles/example.yaml
 
 Exit codes: 0 every planned run ended (done or diverged), 1 some failed, 2 bad input (nothing
 submitted, nothing written into run folders), 130 interrupted (rerun to resume).
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 from collections import Counter
@@ -23,7 +23,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ablations.grid import Grid, GridError, PlannedRun, check_buildable, expand, load_grid  # noqa: E402
+from ablations.grid import Grid, PlannedRun, check_buildable, expand, load_grid  # noqa: E402
 from vt_core import exit_codes  # noqa: E402
 from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
 from vt_core.overrides import ConfigError  # noqa: E402

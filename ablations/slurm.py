@@ -64,7 +64,8 @@ def _minutes(value: Any, path: str) -> int:
 
 def load_cluster(path: str | None) -> ClusterProfile:
     if not path:
-        raise ConfigError("--cluster: the slurm executor needs a cluster profile, e.g. --cluster slurm/profiles/example.yaml")
+        raise ConfigError("--cluster: the slurm executor needs a cluster profile, "
+                          "e.g. --cluster slurm/profiles/example.yaml")
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text())
@@ -80,7 +81,8 @@ def load_cluster(path: str | None) -> ClusterProfile:
     known = {f.name for f in fields(ClusterProfile)} - {"path"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ConfigError(f"--cluster: {p}: unknown field(s) {', '.join(unknown)}; put other sbatch options under 'extra'")
+        raise ConfigError(f"--cluster: {p}: unknown field(s) {', '.join(unknown)}; "
+                          "put other sbatch options under 'extra'")
     try:
         prof = ClusterProfile(
             path=str(p), partition=str(data["partition"]), time=_minutes(data["time"], str(p)),
@@ -128,11 +130,10 @@ class TrainJob:
 
     def __call__(self, config_path: str, out: str) -> dict[str, Any]:
         import submitit
+        import torch
 
         from vt_core.run_folder import load_config
         from vt_core.train import RunBusy, RunInterrupted, train
-
-        import torch
 
         cpus = int(os.environ.get("SLURM_CPUS_PER_TASK", "0"))
         if cpus:  # as many threads as Slurm gave the task, like the local executor's split

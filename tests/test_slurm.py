@@ -5,7 +5,6 @@ Skipped, with the reason, where ``sbatch`` is not on PATH or the cluster does no
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -113,8 +112,8 @@ def test_preempted_job_resumes_from_checkpoint(tmp_path: Path) -> None:
     assert result["status"] == "done" and result["epochs"] == 6
     epochs = [json.loads(x)["epoch"] for x in (folder / "metrics.jsonl").read_text().splitlines() if "val_top1" in x]
     assert epochs == [1, 2, 3, 4, 5, 6]
-    sacct = subprocess.run(["sacct", "--noheader", "--jobs", job.split("_")[0], "--format=JobID,Restarts", "--parsable2"],
-                           capture_output=True, text=True).stdout
+    sacct_cmd = ["sacct", "--noheader", "--jobs", job.split("_")[0], "--format=JobID,Restarts", "--parsable2"]
+    sacct = subprocess.run(sacct_cmd, capture_output=True, text=True).stdout
     # Slurm truncates a requeued task's log files, so the evidence is the second attempt's own line
     logs = "".join(p.read_text(errors="replace") for p in (runs / "tiny" / ".submitit").rglob("*_log.*"))
     assert "resumed from checkpoint.pt" in logs, (sacct, logs[-2000:])
