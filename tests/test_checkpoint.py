@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_train import cli, tiny_cfg, tiny_sets
+from tests.support.training import cli, tiny_cfg, tiny_sets
 from vt_core.rng import rng_state, seed_everything, set_rng_state
 from vt_core.run_folder import RunLock, run_state
 from vt_core.train import RunBusy, train

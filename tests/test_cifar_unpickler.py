@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_data import expect_error, write_cifar10, write_cifar100
+from tests.support.datasets import expect_error, write_cifar10, write_cifar100
 from vt_core.config import DataConfig
 from vt_core.data import load_data
 from vt_core.data.cifar import read_cifar

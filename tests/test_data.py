@@ -11,61 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
+from tests.support.datasets import expect_error, pickle_to, write_cifar10, write_cifar100, write_imagefolder, write_png
 from vt_core.config import DataConfig
 from vt_core.data import DATASETS, PROBES, build_mixup, data_kind, dataset_num_classes, load_data, validate_data
 from vt_core.data.transforms import CIFAR10_STATS
 from vt_core.overrides import ConfigError
 
-
-def expect_error(data: DataConfig, *fragments: str, img_size: int = 32, fn=None) -> str:
-    """The call raises a ConfigError whose message is one line and contains every fragment."""
-    with pytest.raises(ConfigError) as info:
-        (fn or (lambda d: load_data(d, img_size=img_size)))(data)
-    msg = str(info.value)
-    assert "\n" not in msg, msg
-    for f in fragments:
-        assert str(f) in msg, f"{f!r} not in {msg!r}"
-    return msg
-
-
 # ============================================================================ CIFAR
-def _pickle(path: Path, obj: dict) -> None:
-    with open(path, "wb") as f:
-        pickle.dump(obj, f, protocol=2)
-
-
-def write_cifar10(root: Path, per_batch: int = 4, n_test: int = 6) -> Path:
-    """A tiny but real-format cifar-10-batches-py: 5 train batches, a test batch, batches.meta."""
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(1, 6):
-        _pickle(folder / f"data_batch_{i}", {
-            "batch_label": f"training batch {i} of 5",
-            "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
-            "labels": [int(v) for v in rng.integers(0, 10, per_batch)],
-            "filenames": [f"img_{i}_{j}.png" for j in range(per_batch)],
-        })
-    _pickle(folder / "test_batch", {"batch_label": "testing batch 1 of 1",
-                                   "data": rng.integers(0, 256, (n_test, 3072), dtype=np.uint8),
-                                   "labels": [int(v) for v in rng.integers(0, 10, n_test)]})
-    _pickle(folder / "batches.meta", {"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog",
-                                                      "frog", "horse", "ship", "truck"],
-                                      "num_cases_per_batch": per_batch, "num_vis": 3072})
-    return root
-
-
-def write_cifar100(root: Path, n_train: int = 12, n_test: int = 5) -> Path:
-    folder = root / "cifar-100-python"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    for name, n in (("train", n_train), ("test", n_test)):
-        _pickle(folder / name, {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                                "fine_labels": [int(v) for v in rng.integers(0, 100, n)],
-                                "coarse_labels": [int(v) for v in rng.integers(0, 20, n)]})
-    _pickle(folder / "meta", {"fine_label_names": [f"c{i}" for i in range(100)],
-                              "coarse_label_names": [f"s{i}" for i in range(20)]})
-    return root
 
 
 @pytest.fixture()
@@ -168,44 +120,21 @@ def test_cifar_missing_and_corrupt_files(tmp_path: Path) -> None:
 
     root = write_cifar10(tmp_path / "c")
     bad = root / "cifar-10-batches-py" / "data_batch_4"
-    _pickle(bad, {"pixels": np.zeros((2, 3072), np.uint8)})
+    pickle_to(bad, {"pixels": np.zeros((2, 3072), np.uint8)})
     expect_error(DataConfig(name="cifar10", root=str(root)), str(bad), "expected 'data' and 'labels'")
 
     root = write_cifar10(tmp_path / "d")
     bad = root / "cifar-10-batches-py" / "data_batch_5"
-    _pickle(bad, {"data": np.zeros((2, 100), np.uint8), "labels": [0, 1]})
+    pickle_to(bad, {"data": np.zeros((2, 100), np.uint8), "labels": [0, 1]})
     expect_error(DataConfig(name="cifar10", root=str(root)), str(bad), "N×3072")
 
     root = write_cifar10(tmp_path / "e")
     bad = root / "cifar-10-batches-py" / "test_batch"
-    _pickle(bad, {"data": np.zeros((2, 3072), np.uint8), "labels": [0, 10]})
+    pickle_to(bad, {"data": np.zeros((2, 3072), np.uint8), "labels": [0, 10]})
     expect_error(DataConfig(name="cifar10", root=str(root)), str(root / "cifar-10-batches-py"), "labels in [0, 10]")
 
 
 # ============================================================================ ImageFolder
-def _png(path: Path, size=(40, 30), mode="RGB", seed=0) -> None:
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    chans = {"RGB": 3, "L": 1, "RGBA": 4}[mode]
-    arr = rng.integers(0, 256, (size[1], size[0], chans), dtype=np.uint8)
-    Image.fromarray(arr.squeeze(-1) if chans == 1 else arr, mode).save(path)
-
-
-def write_imagefolder(root: Path, classes=("cat", "dog", "fish"), per_class=3) -> Path:
-    """train/ and val/ with one folder per class: PNGs and JPEGs of several sizes, a grayscale PNG,
-    an RGBA PNG; upper-case extensions too."""
-    k = 0
-    for split, n in (("train", per_class), ("val", 2)):
-        for c in classes:
-            for j in range(n):
-                k += 1
-                ext, mode = [(".png", "RGB"), (".jpg", "RGB"), (".JPEG", "RGB")][j % 3]
-                if split == "train" and c == "dog" and j == 0:
-                    ext, mode = ".png", "L"  # grayscale
-                if split == "val" and c == "fish" and j == 1:
-                    ext, mode = ".png", "RGBA"
-                _png(root / split / c / f"{c}_{j}{ext}", size=(24 + 8 * j, 20 + 4 * j), mode=mode, seed=k)
-    return root
 
 
 @pytest.fixture()
@@ -240,7 +169,6 @@ def test_imagefolder_augmented_and_in_a_dataloader(folder: Path) -> None:
 def test_randaugment_extremes_run_with_the_installed_pillow() -> None:
     """DeiT's RandAugment ("inc1") posterizes down to 0 bits at magnitude 10; timm hands that to
     ``ImageOps.posterize``, which Pillow 13 refuses (hence ``pillow<13`` in pyproject.toml)."""
-    from PIL import Image
     from timm.data.auto_augment import posterize
 
     assert posterize(Image.new("RGB", (8, 8), (200, 100, 50)), 0).getpixel((0, 0)) == (0, 0, 0)
@@ -252,11 +180,11 @@ def test_tiny_imagenet_layout(tmp_path: Path) -> None:
     wnids = ["n01443537", "n01629819"]
     for i, w in enumerate(wnids):
         for j in range(2):
-            _png(root / "train" / w / "images" / f"{w}_{j}.JPEG", size=(64, 64), seed=10 * i + j)
+            write_png(root / "train" / w / "images" / f"{w}_{j}.JPEG", size=(64, 64), seed=10 * i + j)
         (root / "train" / w / f"{w}_boxes.txt").write_text(f"{w}_0.JPEG\t0\t0\t10\t10\n")
     lines = []
     for j in range(4):
-        _png(root / "val" / "images" / f"val_{j}.JPEG", size=(64, 64), seed=100 + j)
+        write_png(root / "val" / "images" / f"val_{j}.JPEG", size=(64, 64), seed=100 + j)
         lines.append(f"val_{j}.JPEG\t{wnids[j % 2]}\t0\t0\t63\t63")
     (root / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
     b = load_data(DataConfig(name="imagefolder", root=str(root)), img_size=32)
@@ -291,7 +219,7 @@ def test_imagefolder_malformed_trees(tmp_path: Path) -> None:
     expect_error(cfg(no_val), f"{no_val} has no val/ folder")
 
     flat = tmp_path / "flat"
-    _png(flat / "train" / "a.png")
+    write_png(flat / "train" / "a.png")
     (flat / "val").mkdir()
     expect_error(cfg(flat), f"{flat / 'train'} holds 1 images directly but no class folders")
 
@@ -301,7 +229,7 @@ def test_imagefolder_malformed_trees(tmp_path: Path) -> None:
     expect_error(cfg(no_classes), f"{no_classes / 'train'} has no class folders")
 
     loose = write_imagefolder(tmp_path / "loose")
-    _png(loose / "train" / "stray.png")
+    write_png(loose / "train" / "stray.png")
     expect_error(cfg(loose), f"{loose / 'train'} holds images directly", "stray.png")
 
     empty_class = write_imagefolder(tmp_path / "empty_class")
@@ -315,7 +243,7 @@ def test_imagefolder_malformed_trees(tmp_path: Path) -> None:
     expect_error(cfg(lacking), f"{lacking / 'val'} classes differ", "lacks dog")
 
     extra = write_imagefolder(tmp_path / "extra")
-    _png(extra / "val" / "yak" / "y.png")
+    write_png(extra / "val" / "yak" / "y.png")
     expect_error(cfg(extra), f"{extra / 'val'} classes differ", "has yak that train/ lacks")
 
     corrupt = write_imagefolder(tmp_path / "corrupt")
@@ -377,7 +305,6 @@ def test_build_mixup() -> None:
 def test_mean_std_and_interpolation_from_the_config(tmp_path) -> None:
     """A pretrained model's normalisation and resizing (its timm pretrained config) replace the
     dataset's own, for files and for in-memory data alike."""
-    from PIL import Image
 
     from vt_core.config import DataConfig
     from vt_core.data import load_data
@@ -399,7 +326,6 @@ def test_mean_std_and_interpolation_from_the_config(tmp_path) -> None:
 
 
 def test_a_truncated_image_deep_in_a_class_is_named_or_skipped(tmp_path, capsys) -> None:
-    from PIL import Image
 
     from vt_core.config import DataConfig
     from vt_core.data import load_data

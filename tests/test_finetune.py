@@ -14,7 +14,7 @@ import timm
 import torch
 
 import vt_core
-from tests.test_train import cli, final_metrics, tiny_sets
+from tests.support.training import cli, final_metrics, tiny_sets
 from vt_core.batches import Batches
 from vt_core.overrides import ConfigError
 from vt_core.train import build_config, train

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ablations.grid import load_grid
-from tests.test_toggles import _check_trains, _with_companions
+from tests.support.models import check_trains, with_companions
 from vt_core import ConfigError, get_preset, list_presets
 from vt_core.layers.global_filter import GlobalFilter, GlobalLocalFilter, resize_filter, spectrum_size
 from vt_core.layers.gnconv import GnConv
@@ -80,7 +80,7 @@ def test_cpu_member_trains_every_parameter(gn_filter: str) -> None:
     assert cfg.num_stages == 2 and cfg.img_size == 32 and cfg.downsample == "ln_conv" and cfg.fc_norm is True
     torch.manual_seed(0)
     model = VisionTransformer(cfg)
-    _check_trains(model)  # every parameter gets a finite, non-zero gradient
+    check_trains(model)  # every parameter gets a finite, non-zero gradient
     if gn_filter == "gf":
         assert any("complex_weight" in n for n, _ in model.named_parameters())
 
@@ -237,10 +237,10 @@ NEW_SWITCHES = {
 @pytest.mark.parametrize("preset", [n for n in list_presets() if n.endswith("_cpu")])
 def test_new_switch_builds_and_trains_on_every_cpu_preset(preset: str, switch: str) -> None:
     base = get_preset(preset)
-    over = _with_companions(base, NEW_SWITCHES[switch])
+    over = with_companions(base, NEW_SWITCHES[switch])
     cfg = base.replace(**over)
     torch.manual_seed(0)
-    _check_trains(VisionTransformer(cfg))
+    check_trains(VisionTransformer(cfg))
 
 
 def test_defaults_keep_every_existing_preset_and_run_id() -> None:

@@ -13,7 +13,7 @@ import yaml
 
 import vt_core.environment as environment
 import vt_core.train as trainer
-from tests.test_train import tiny_cfg
+from tests.support.training import tiny_cfg
 from vt_core.overrides import ConfigError
 
 

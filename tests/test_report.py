@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import re
 import subprocess
 import sys
@@ -17,114 +16,22 @@ import pytest
 from scipy import stats as sps
 
 from ablations import report as R
+from tests.support.report_runs import (
+    EPOCHS,
+    POS,
+    REPO,
+    SEEDS,
+    TOP1,
+    VARIANTS,
+    build_runs,
+    done_top1,
+    metrics_of,
+    result_of,
+    run_id_of,
+)
 from vt_core.run_folder import RunLock
 
-REPO = Path(__file__).resolve().parents[1]
-SEEDS = (0, 1, 2)
 # top1 per variant and seed (None: the run failed, no result.json); see build_runs for the states
-TOP1 = {
-    "base": {0: 70.0, 1: 71.0, 2: 72.5},
-    "better": {0: 74.0, 1: 75.5, 2: 76.0},  # paired, clearly better
-    "noise": {0: 70.5, 1: 70.2, 2: 72.9},  # paired, no detectable difference
-    "worse": {0: 60.0, 1: 61.0, 2: 99.0},  # seed 2's result.json is corrupt: Welch over seeds {0, 1}
-    "partial": {0: 71.5, 1: 72.0},  # seed 2 never ran (pending): the missing seed, Welch
-    "single": {0: 73.0, 1: None, 2: 50.0},  # seed 1 failed, seed 2 diverged: one seed
-    "twin": {},  # the same config (run ids) as base
-    "ghost": {0: None, 1: None, 2: None},  # seed 0 running (lock held), others pending
-}
-VARIANTS = list(TOP1)
-COST = {"base": (5.0e6, 0.30), "better": (5.5e6, 0.33), "noise": (5.0e6, 0.30), "worse": (4.0e6, 0.25),
-        "partial": (5.2e6, 0.31), "single": (6.0e6, 0.40), "twin": (5.0e6, 0.30), "ghost": (5.0e6, 0.30)}
-POS = {"base": "abs", "better": "rel", "noise": "abs+rel", "worse": "none", "partial": "rel", "single": "abs",
-       "twin": "abs", "ghost": "rel"}
-EPOCHS = 4
-
-
-def _rid(variant: str, seed: int) -> str:
-    return f"{'base' if variant == 'twin' else variant}-{seed:02d}abcdef"
-
-
-def _result(variant: str, seed: int, top1: float, status: str = "done") -> dict:
-    params, gmacs = COST[variant]
-    r = {
-        "status": status, "run_id": _rid(variant, seed), "epochs": EPOCHS, "top1": top1, "top5": min(100.0, top1 + 20),
-        "loss": 3.0 - top1 / 40, "train_loss": 2.5 - top1 / 50, "best_top1": top1 + 0.5,
-        "best_top5": min(100.0, top1 + 21),
-        "best_epoch": EPOCHS, "params": params, "macs": gmacs * 1e9, "gmacs": gmacs,
-        "train_img_per_s": 1000.0 / gmacs + seed, "peak_mem_mb": 300 + 100 * gmacs + seed, "wall_time_s": 12.0 + seed,
-        "world_size": 1, "env": {"git_commit": "f00dfeed", "torch": "2.5.0", "device": "cpu (2 cores)"},
-    }
-    if status == "diverged":
-        r["diverged_at"] = "epoch 2 step 17"
-        r["loss"] = float("nan")
-    if variant in ("base", "better", "noise"):
-        r["eval_sizes"] = {str(s): {"top1": top1 - abs(32 - s) * 0.3, "top5": 90.0, "loss": 1.0} for s in (24, 32, 48)}
-    return r
-
-
-def _metrics(top1: float, cut: bool = False) -> str:
-    lines = []
-    for e in range(1, EPOCHS + 1):
-        # a step row
-        lines.append({"epoch": e - 1, "step": e * 10 - 5, "train_loss": 2.0, "lr": 1e-3, "grad_norm": 1.0})
-        lines.append({"epoch": e, "step": e * 10, "train_loss": 2.5 - e * 0.3, "train_top1": top1 * e / EPOCHS,
-                      "val_loss": 2.0 - e * 0.2, "val_top1": top1 * (0.55 + 0.45 * e / EPOCHS), "val_top5": 90.0,
-                      "lr": 1e-3, "grad_norm": 1.0, "img_per_s": 500.0})
-    text = "".join(json.dumps(x) + "\n" for x in lines)
-    return text + ('{"epoch": 5, "step": 50, "val_top1": 9' if cut else "")  # a line cut by a kill
-
-
-def build_runs(root: Path) -> Path:
-    """runs/toy/ with known numbers, every kind of state, and runs of another profile."""
-    gdir = root / "toy"
-    gdir.mkdir(parents=True)
-    entries = []
-    for v in VARIANTS:
-        seeds = (0, 1) if v == "partial" else SEEDS
-        for s in seeds:
-            overrides = {"preset": "vit_cpu", "data.name": "arrangement", "train.epochs": EPOCHS, "model.pos": POS[v],
-                         "train.seed": s}
-            if v == "better":
-                overrides["model.pool"] = "mean"  # an axis the others leave at the preset's value
-            entries.append({"variant": v, "seed": s, "run_id": _rid(v, s), "profile": "cpu", "overrides": overrides})
-        if v == "partial":
-            entries.append({"variant": v, "seed": 2, "run_id": _rid(v, 2), "profile": "cpu",
-                            "overrides": {**overrides, "train.seed": 2}})
-    # another profile (different shared overrides): must not be mixed in
-    for s in SEEDS:
-        entries.append({"variant": "base", "seed": s, "run_id": f"cifar-base-{s}", "profile": "cifar",
-                        "overrides": {"preset": "vit_cpu", "data.name": "cifar10", "model.pos": "abs",
-                                      "train.seed": s}})
-    index = {"grid": "toy", "description": "A toy grid with known numbers.", "baseline": "base", "metric": "top1",
-             "axes": ["model.pos", "model.pool"], "paper": {"base": 71.3, "better": 75.0},
-             "variants": VARIANTS, "runs": entries}
-    (gdir / "grid.json").write_text(json.dumps(index, indent=1))
-    for v, per_seed in TOP1.items():
-        for s, top1 in per_seed.items():
-            d = gdir / _rid(v, s)
-            d.mkdir(exist_ok=True)
-            if v == "worse" and s == 2:
-                (d / "result.json").write_text(json.dumps(_result(v, s, top1))[:57])  # truncated
-                (d / "metrics.jsonl").write_text(_metrics(top1))
-            elif v == "single" and s == 1:
-                (d / "error.txt").write_text("Traceback (most recent call last):\nRuntimeError: CUDA out of memory\n")
-            elif v == "single" and s == 2:
-                (d / "result.json").write_text(json.dumps(_result(v, s, top1, "diverged")))
-                (d / "metrics.jsonl").write_text(_metrics(top1)[:200])
-            elif v == "ghost":
-                if s == 0:
-                    (d / ".lock").write_text("")
-                else:
-                    d.rmdir()  # pending: no folder at all
-            else:
-                (d / "result.json").write_text(json.dumps(_result(v, s, top1)))
-                (d / "metrics.jsonl").write_text(_metrics(top1, cut=(v == "base" and s == 0)))
-    for s in SEEDS:  # the cifar runs, older than the cpu ones
-        d = gdir / f"cifar-base-{s}"
-        d.mkdir()
-        (d / "result.json").write_text(json.dumps(_result("base", s, 90.0 + s)))
-        os.utime(d, (1_000_000, 1_000_000))
-    return gdir
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +43,7 @@ def runs_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def lock(runs_dir):
-    lk = RunLock(runs_dir / "toy" / _rid("ghost", 0))
+    lk = RunLock(runs_dir / "toy" / run_id_of("ghost", 0))
     assert lk.acquire()
     yield lk
     lk.release()
@@ -158,11 +65,6 @@ def report(runs_dir, lock, tmp_path_factory) -> Path:
     path = R.write_report("toy", runs_dir=runs_dir, out_dir=out)
     assert path == out / "report.md"
     return out
-
-
-def _done(v: str) -> dict[int, float]:
-    return {s: x for s, x in TOP1[v].items() if x is not None and not (v == "worse" and s == 2)
-            and not (v == "single" and s == 2)}
 
 
 # ---------------------------------------------------------------------------------------- aggregation
@@ -197,7 +99,7 @@ def test_one_row_per_variant_and_seed_with_status(agg):
 def test_corrupt_result_reported_by_path(agg):
     corrupt = [p for p in agg.problems if "result.json" in p]
     assert len(corrupt) == 1
-    assert f"{_rid('worse', 2)}/result.json" in corrupt[0] and "not valid JSON" in corrupt[0]
+    assert f"{run_id_of('worse', 2)}/result.json" in corrupt[0] and "not valid JSON" in corrupt[0]
 
 
 def test_curves_long_frame(agg):
@@ -219,7 +121,7 @@ def test_profile_selection_and_bad_profile(runs_dir, lock):
 # ---------------------------------------------------------------------------------------- statistics
 @pytest.mark.parametrize("variant", ["base", "better", "noise", "worse", "partial"])
 def test_mean_std_ci_match_scipy(summary, variant):
-    x = np.array(list(_done(variant).values()))
+    x = np.array(list(done_top1(variant).values()))
     s = summary.loc[variant]
     assert s["n"] == len(x)
     assert s["mean"] == pytest.approx(np.mean(x))
@@ -244,7 +146,7 @@ def test_paired_test_when_seeds_match(summary, variant):
 
 @pytest.mark.parametrize("variant", ["worse", "partial"])
 def test_welch_when_seeds_differ(summary, variant):
-    v = np.array(list(_done(variant).values()))
+    v = np.array(list(done_top1(variant).values()))
     b = np.array(list(TOP1["base"].values()))
     ref = sps.ttest_ind(v, b, equal_var=False)
     ci = ref.confidence_interval(0.95)
@@ -358,15 +260,15 @@ def test_percent_axes_stop_at_100(tmp_path):
     top1 = {"base": {0: 100.0, 1: 97.0, 2: 100.0}, "better": {0: 99.9, 1: 98.5, 2: 100.0}}
     gdir = tmp_path / "ceil"
     gdir.mkdir()
-    entries = [{"variant": v, "seed": s, "run_id": _rid(v, s), "profile": "cpu",
+    entries = [{"variant": v, "seed": s, "run_id": run_id_of(v, s), "profile": "cpu",
                 "overrides": {"preset": "vit_cpu", "model.pos": POS[v], "train.seed": s}} for v in top1 for s in SEEDS]
     (gdir / "grid.json").write_text(json.dumps({"grid": "ceil", "baseline": "base", "metric": "top1",
                                                 "axes": ["model.pos"], "variants": list(top1), "runs": entries}))
     for v, per_seed in top1.items():
         for s, x in per_seed.items():
-            (gdir / _rid(v, s)).mkdir()
-            (gdir / _rid(v, s) / "result.json").write_text(json.dumps(_result(v, s, x)))
-            (gdir / _rid(v, s) / "metrics.jsonl").write_text(_metrics(x))
+            (gdir / run_id_of(v, s)).mkdir()
+            (gdir / run_id_of(v, s) / "result.json").write_text(json.dumps(result_of(v, s, x)))
+            (gdir / run_id_of(v, s) / "metrics.jsonl").write_text(metrics_of(x))
     agg = R.aggregate("ceil", tmp_path)
     summary = R.summarize(agg.runs, "top1", "base", agg.variants)
     costs = R.variant_costs(agg.runs, agg.variants)
@@ -423,7 +325,7 @@ def test_report_md_and_html(report):
     assert "![bars](bars.png)" in md and "![curves](curves.png)" in md
     assert "**better**" in md and "**worse**" in md and "paired t-test" in md and "Welch t-test" in md
     assert "python ablations/report.py --grid toy" in md and "f00dfeed" in md
-    assert f"{_rid('worse', 2)}/result.json" in md  # the corrupt run, by path
+    assert f"{run_id_of('worse', 2)}/result.json" in md  # the corrupt run, by path
     assert "profile 'cifar'" in md  # the excluded setting is said
     page = (report / "report.html").read_text()
     assert page.count('src="data:image/png;base64,') == 4

@@ -18,7 +18,7 @@ from ablations import report as R
 from ablations.report import power as P
 from ablations.report.multiplicity import adjust
 from ablations.report.variance import decompose, seed_sources
-from tests.test_report import SEEDS, TOP1, _done, build_runs
+from tests.support.report_runs import SEEDS, TOP1, build_runs, done_top1
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_dz_and_superiority_paired(toy, variant):
 @pytest.mark.parametrize("variant", ["worse", "partial"])
 def test_hedges_g_and_superiority_independent(toy, variant):
     s = R.summarize(toy.runs, "top1", "base", toy.variants).loc[variant]
-    v, b = np.array(list(_done(variant).values())), np.array(list(TOP1["base"].values()))
+    v, b = np.array(list(done_top1(variant).values())), np.array(list(TOP1["base"].values()))
     nu = len(v) + len(b) - 2
     pooled = math.sqrt(((len(v) - 1) * v.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / nu)
     j = gamma(nu / 2) / (math.sqrt(nu / 2) * gamma((nu - 1) / 2))
@@ -159,7 +159,7 @@ def test_bootstrap_matches_scipy(toy):
     assert s.loc["better", "interval"] == "BCa"
     assert (s.loc["better", "diff_low"], s.loc["better", "diff_high"]) == pytest.approx(
         (ref.confidence_interval.low, ref.confidence_interval.high))
-    w = np.array(list(_done("worse").values()))
+    w = np.array(list(done_top1("worse").values()))
     ref = sps.bootstrap((w, b), diff, paired=False, vectorized=True, method="BCa", rng=np.random.default_rng(7))
     assert (s.loc["worse", "diff_low"], s.loc["worse", "diff_high"]) == pytest.approx(
         (ref.confidence_interval.low, ref.confidence_interval.high))

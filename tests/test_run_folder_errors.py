@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_train import cli, final_metrics, tiny_sets
+from tests.support.training import cli, final_metrics, tiny_sets
 from vt_core.run_folder import run_state
 
 ARGS = ["--preset", "vit_cpu", "--set", *tiny_sets("train.epochs=3", "train.warmup_epochs=0")]

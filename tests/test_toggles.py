@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from vt_core import ConfigError, ModelConfig, VisionTransformer, get_preset, list_presets
-from vt_core.kinds import MIXERS
+from tests.support.models import check_trains, with_companions
+from vt_core import ConfigError, VisionTransformer, get_preset, list_presets
 
 CPU_PRESETS = [n for n in list_presets() if n.endswith("_cpu")]
 
@@ -76,59 +75,16 @@ REFUSED = {
 }
 
 
-def _with_companions(base: ModelConfig, toggle: dict[str, Any]) -> dict[str, Any]:
-    """The toggle, plus the companion settings it needs on this preset and does not set itself:
-    mean pooling where the class token cannot be used, no relative position where it is undefined."""
-    over = {k: (v(base.num_stages) if callable(v) else v) for k, v in toggle.items()}
-    mixers = over.get("mixer", base.mixer)
-    mixers = [mixers] if isinstance(mixers, str) else list(mixers)
-    if "pool" not in over and base.pool == "cls" and (
-        any(m != "global" for m in mixers) or over.get("ffn", base.ffn) != "mlp"
-    ):
-        over["pool"] = "mean"
-    if "pos" not in over and "rel" in base.pos and any(not MIXERS[m].relative_bias for m in mixers):
-        over["pos"] = "none"
-    return over
-
-
 def _cases():
     for preset in CPU_PRESETS:
         for tid in TOGGLES:
             yield pytest.param(preset, tid, id=f"{preset}-{tid}")
 
 
-def _zero_grad_expected(cfg: ModelConfig, name: str) -> bool:
-    """Parameters that are used but whose gradient is zero by construction:
-    a relative table of 1×1 windows (softmax over one key), and the last block's relative table
-    under class-token pooling (the class token gets no relative bias and is all the head reads)."""
-    if not name.endswith("relative_position_bias_table"):
-        return False
-    stage, block = int(name.split(".")[1]), int(name.split(".")[3])
-    if cfg.mixer[stage] == "window" and cfg.stage_windows()[stage][0] == 1:
-        return True
-    return cfg.pool == "cls" and stage == cfg.num_stages - 1 and block == cfg.depths[stage] - 1
-
-
-def _check_trains(model: VisionTransformer, size: int = 32) -> None:
-    model.train()
-    torch.manual_seed(0)
-    x = torch.randn(2, 3, size, size)
-    y = model(x)
-    assert y.shape == (2, model.cfg.num_classes)
-    assert torch.isfinite(y).all()
-    F.cross_entropy(y, torch.tensor([1, 3])).backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None]
-    assert not missing, f"parameters without a gradient: {missing}"
-    bad = [n for n, p in model.named_parameters() if not torch.isfinite(p.grad).all()]
-    assert not bad, f"non-finite gradients: {bad}"
-    zero = [n for n, p in model.named_parameters() if not p.grad.any() and not _zero_grad_expected(model.cfg, n)]
-    assert not zero, f"parameters whose gradient is identically zero (unused?): {zero}"
-
-
 @pytest.mark.parametrize("preset,toggle", list(_cases()))
 def test_toggle_builds_runs_and_trains(preset, toggle):
     base = get_preset(preset)
-    over = _with_companions(base, TOGGLES[toggle])
+    over = with_companions(base, TOGGLES[toggle])
     if (preset, toggle) in REFUSED:
         with pytest.raises(ConfigError) as info:
             base.replace(**over)
@@ -141,7 +97,7 @@ def test_toggle_builds_runs_and_trains(preset, toggle):
         if isinstance(got, tuple) and not isinstance(v, (list, tuple)):
             assert all(g == v for g in got), (k, got, v)
     torch.manual_seed(0)
-    _check_trains(VisionTransformer(cfg))
+    check_trains(VisionTransformer(cfg))
 
 
 def test_clamped_window_builds_unshifted_full_windows():
