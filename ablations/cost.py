@@ -108,8 +108,10 @@ def model_key(cfg: RunConfig, device: str) -> str:
 class CostModel:
     """Throughput per distinct model, from finished runs, the calibration cache or the table."""
 
-    def __init__(self, target: Target, runs_dir: Path, *, calibrate: bool, force: bool = False) -> None:
+    def __init__(self, target: Target, runs_dir: Path, *, calibrate: bool, force: bool = False,
+                 built: dict[str, Any] | None = None) -> None:
         self.target, self.calibrate, self.force = target, calibrate, force
+        self.built = built or {}  # meta models the plan built already, by repr(model config)
         self.cache_path = runs_dir / CALIBRATION_FILE
         self.cache: dict[str, dict[str, Any]] = _read_json(self.cache_path)
         self.measured: dict[str, dict[str, float]] = {}  # model key → params and MACs
@@ -120,10 +122,7 @@ class CostModel:
         """Params and MACs of the model, counted once per distinct config."""
         key = model_key(cfg, "")
         if key not in self.measured:
-            from vt_core.measure import measure
-
-            m = measure(cfg.model)
-            self.measured[key] = {"params": float(m["params"]), "macs": float(m["macs"])}
+            self.measured[key] = _count(cfg, self.built.get(repr(cfg.model)))
         return self.measured[key]
 
     def add_finished(self, cfg: RunConfig, result: dict[str, Any]) -> None:
@@ -159,6 +158,19 @@ class CostModel:
 
             self.cache_path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.cache_path, json.dumps(self.cache, indent=1, sort_keys=True) + "\n")
+
+
+def _count(cfg: RunConfig, model: Any) -> dict[str, float]:
+    """Params and MACs per image: on the plan's meta model when there is one (no second build)."""
+    from vt_core.measure import count_macs, count_params, measure
+
+    if model is not None:
+        try:
+            return {"params": float(count_params(model)), "macs": float(count_macs(model)["macs"])}
+        except (NotImplementedError, RuntimeError):  # a layer that cannot run on meta: measure builds on the CPU
+            pass
+    m = measure(cfg.model)
+    return {"params": float(m["params"]), "macs": float(m["macs"])}
 
 
 def calibrate(cfg: RunConfig) -> float:

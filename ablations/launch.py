@@ -152,12 +152,13 @@ class Plan:
     estimates: dict[str, Estimate] = field(default_factory=dict)
     costs: dict[str, dict[str, float]] = field(default_factory=dict)  # run id → params and MACs
     target: Target | None = None
+    built: dict[str, Any] = field(default_factory=dict)  # the distinct models, built on meta while checking
 
 
 def estimate_costs(plan: Plan, *, calibrate: bool, force: bool) -> CostModel:
     """Each run's estimate and model size into the plan; every distinct model measured once."""
     plan.target = target_of(plan.executor, plan.cluster)
-    model = CostModel(plan.target, plan.runs_dir, calibrate=calibrate, force=force)
+    model = CostModel(plan.target, plan.runs_dir, calibrate=calibrate, force=force, built=plan.built)
     for r in plan.runs:  # finished runs of this grid first: the best source for their model config
         if plan.state[r.run_id] == "done":
             try:
@@ -274,7 +275,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     missing: list[str] | None = [] if args.dry_run or args.status else None  # a real launch needs its data
     runs = expand(grid, args.profile, seeds=seeds, data_seeds=data_seeds, sets=sets, only=args.only,
                   missing_data=missing)
-    check_buildable(runs)
+    built = {} if args.status else check_buildable(runs)  # reading a grid's state needs no model
     executor, cluster = choose_executor(args)
     runs_dir = Path(os.path.abspath(args.runs_dir))  # once, here: the trainers run in the repository
     gdir = grid_dir(runs_dir, grid)
@@ -285,7 +286,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         queued = queued_run_ids(gdir)
     state = states(runs, gdir, queued)
     todo = to_launch(runs, state, args.retry_failed)
-    return Plan(grid, args.profile, runs, state, todo, executor, cluster, runs_dir, gdir, missing or [])
+    return Plan(grid, args.profile, runs, state, todo, executor, cluster, runs_dir, gdir, missing or [], built=built)
 
 
 def choose_executor(args: argparse.Namespace) -> tuple[str, Any]:
