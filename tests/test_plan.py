@@ -91,14 +91,14 @@ def test_cifar_size_is_known(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_swin_table4_imagenet_cost_and_budget(tmp_path: Path) -> None:
+def test_swin_table4_imagenet_cost_and_budget(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """The issue's done-when check: planned away from ImageNet, a cost per run with its source; --budget 1 refuses."""
     args = ["--grid", "swin_table4", "--profile", "imagenet", "--dry-run", "--executor", "local"]
     out = launch(*args, runs=tmp_path / "runs")
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("gmacs table") == 8 and "device-hours" in out.stdout
-    over = launch(*args, "--budget", "1", runs=tmp_path / "runs")
-    assert over.returncode == 2 and "--budget" in over.stderr
+    code, _, err = run_main(capsys, *args, "--budget", "1", "--runs-dir", str(tmp_path / "runs"))
+    assert code == 2 and "--budget" in err and not (tmp_path / "runs").exists()
 
 
 @pytest.mark.slow
