@@ -17,20 +17,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ablations.cost import CostModel, Estimate, Target, hours_text, target_of  # noqa: E402
+from ablations.cost import Estimate  # noqa: E402
 from ablations.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
+from ablations.plan import Plan, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
 from vt_core import exit_codes  # noqa: E402
 from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
 from vt_core.overrides import ConfigError  # noqa: E402
@@ -133,67 +132,6 @@ def write_configs(gdir: Path, runs: list[PlannedRun]) -> dict[str, Path]:
         atomic_write_text(p, config_yaml(r.cfg))
         paths[r.run_id] = p
     return paths
-
-
-@dataclass
-class Plan:
-    """A grid expanded for one launch: its runs, their states, what would train, and where."""
-
-    grid: Grid
-    profile: str
-    runs: list[PlannedRun]
-    state: dict[str, str]
-    todo: list[PlannedRun]
-    executor: str
-    cluster: Any
-    runs_dir: Path
-    gdir: Path
-    missing_data: list[str] = field(default_factory=list)
-    estimates: dict[str, Estimate] = field(default_factory=dict)
-    costs: dict[str, dict[str, float]] = field(default_factory=dict)  # run id → params and MACs
-    target: Target | None = None
-    built: dict[str, Any] = field(default_factory=dict)  # the distinct models, built on meta while checking
-
-
-def estimate_costs(plan: Plan, *, calibrate: bool, force: bool) -> CostModel:
-    """Each run's estimate and model size into the plan; every distinct model measured once."""
-    plan.target = target_of(plan.executor, plan.cluster)
-    model = CostModel(plan.target, plan.runs_dir, calibrate=calibrate, force=force, built=plan.built)
-    for r in plan.runs:  # finished runs of this grid first: the best source for their model config
-        if plan.state[r.run_id] == "done":
-            try:
-                model.add_finished(r.cfg, json.loads((plan.gdir / r.run_id / "result.json").read_text()))
-            except (OSError, ValueError):
-                pass
-    for r in plan.runs:
-        if r.run_id not in plan.estimates:
-            plan.estimates[r.run_id] = model.estimate(r.cfg)
-            plan.costs[r.run_id] = model.costs(r.cfg)
-    return model
-
-
-def total_hours(plan: Plan) -> float:
-    return sum(plan.estimates[rid].device_hours for rid in {r.run_id for r in plan.todo})
-
-
-def print_cost(plan: Plan) -> None:
-    """The total over the runs that would train, on the executor's devices."""
-    sources = Counter(plan.estimates[r.run_id].source for r in {r.run_id: r for r in plan.todo}.values())
-    by = ", ".join(f"{s} ×{n}" for s, n in sources.items()) or "nothing to train"
-    assert plan.target is not None
-    print(f"cost: {hours_text(total_hours(plan))} device-hours for {sum(sources.values())} run(s) to train on "
-          f"{plan.executor} ({plan.target.label()} per run; estimates from {by})")
-
-
-def check_budget(plan: Plan, budget: float | None) -> None:
-    if budget is None:
-        return
-    if not math.isfinite(budget) or budget <= 0:
-        raise LaunchError(f"--budget: {budget} must be a positive number of device-hours")
-    total = total_hours(plan)
-    if total > budget:
-        raise LaunchError(f"--budget: the runs to train need an estimated {hours_text(total)} device-hours, more "
-                          f"than the budget of {budget:g}; nothing submitted (--only, --seeds or a smaller profile)")
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -317,7 +255,7 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
     if skipped_failed:
         print(f"  {len(skipped_failed)} failed runs skipped (see their error.txt; --retry-failed runs them again)")
     if todo:
-        print_table([_cost_row(plan, r) for r in todo], ["variant", "seed", "run_id", "device_h", "source"])
+        print_table([cost_row(plan, r) for r in todo], ["variant", "seed", "run_id", "device_h", "source"])
     print_cost(plan)
     configs = write_configs(gdir, todo)
     if plan.executor == "slurm":
@@ -340,13 +278,6 @@ def run_here(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> 
     if code != exit_codes.CTRL_C and not args.no_report:
         _report(plan.grid, plan.runs_dir, args.profile, Path(os.path.abspath(args.reports_dir)) / plan.grid.name)
     return code
-
-
-def _cost_row(plan: Plan, r: PlannedRun) -> dict[str, Any]:
-    est = plan.estimates[r.run_id]
-    seed = r.seed if r.data_seed is None else f"{r.seed}/{r.data_seed}"
-    return {"variant": r.variant, "seed": seed, "run_id": r.run_id, "device_h": hours_text(est.device_hours),
-            "source": est.source}
 
 
 def _report(grid: Grid, runs_dir: Path, profile: str, out_dir: Path) -> None:
@@ -384,7 +315,7 @@ def show_plan(plan: Plan) -> int:
         if s == "interrupted" and action == "train":
             action = "resume"
         cost = plan.costs[r.run_id]
-        rows.append({**_cost_row(plan, r), "params_M": f"{cost['params'] / 1e6:.2f}",
+        rows.append({**cost_row(plan, r), "params_M": f"{cost['params'] / 1e6:.2f}",
                      "GMACs": f"{cost['macs'] / 1e9:.3f}", "state": s, "action": action})
     grid = plan.grid
     print(f"grid {grid.name} ({plan.profile}), baseline {grid.baseline}, metric {grid.metric}: {len(plan.runs)} runs, "
