@@ -6,7 +6,8 @@ A grid is a Python module (shipped in ``ablations/grids/`` or a user's file) wit
     BASE = {"preset": "vit_cpu", "model.pool": "mean"}     # a preset plus dotted overrides
     BASELINE = "abs"                                       # the variant the report compares against
     METRIC = "top1"                                        # a key of result.json
-    SEEDS = (0, 1, 2)
+    SEEDS = (0, 1, 2)                                      # seed k sets train.seed and data.seed
+    # or SEEDS = {"init": (0, 1, 2), "data": (0, 1)}: init and data seeds crossed (3 × 2 runs a variant)
     PROFILES = {"cpu": {...}, "cifar": {...}, "imagenet": {...}}   # scale settings, dotted overrides
     PAPER = {"abs": 80.5}                                  # optional: published numbers per variant
 
@@ -18,11 +19,14 @@ A grid is a Python module (shipped in ``ablations/grids/`` or a user's file) wit
 scale (per-stage values for a 2-stage CPU model and a 4-stage paper model).
 
 Overrides apply in this order: the preset, BASE, the profile, the variant, ``--set``, the seed.
+Paths (``data.root``, ``train.init_from`` when it names a file or folder) are made absolute against
+the working directory once, here, so the trainers (which run in the repository) read the same files.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -37,6 +41,8 @@ from vt_core.presets import get_preset
 GRIDS_DIR = Path(__file__).resolve().parent / "grids"
 REQUIRED = ("DESCRIPTION", "BASE", "BASELINE", "METRIC", "SEEDS", "PROFILES", "sweep")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-=]*$")
+_GRID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")  # a folder name under the runs folder
+SEED_LIMIT = 2**63
 
 
 class GridError(ConfigError):
@@ -57,6 +63,7 @@ class PlannedRun:
     run_id: str
     cfg: RunConfig
     overrides: dict[str, Any]  # everything applied on top of the preset, in order
+    data_seed: int | None = None  # set where the grid crosses data seeds with init seeds; None: data.seed = seed
 
 
 @dataclass
@@ -67,10 +74,11 @@ class Grid:
     base: dict[str, Any]
     baseline: str
     metric: str
-    seeds: tuple[int, ...]
+    seeds: tuple[int, ...]  # init seeds (train.seed); data.seed follows each unless data_seeds is set
     profiles: dict[str, dict[str, Any]]
     variants: list[Variant]
     paper: dict[str, float] = field(default_factory=dict)
+    data_seeds: tuple[int, ...] | None = None  # crossed with seeds: one run per (init, data) pair
 
     def axes(self) -> list[str]:
         """The dotted keys that vary between variants (the report's columns)."""
@@ -98,19 +106,71 @@ def _import(path: Path, name: str) -> ModuleType:
     return module
 
 
+def _locate(name_or_path: str) -> tuple[Path, str]:
+    """(module path, grid name). The name becomes the folder ``<runs>/<name>``: a name with a path
+    separator or ``..`` that is not an existing .py file, and a file whose stem is not a plain
+    folder name, are refused (they would write outside the runs folder)."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".py" and candidate.is_file():
+        if not _GRID_NAME.match(candidate.stem) or ".." in candidate.stem:
+            raise GridError(f"grid {name_or_path}: the file's stem {candidate.stem!r} is not a usable grid name "
+                            "(letters, digits, _ . + -, no '..'): rename the file")
+        return candidate.resolve(), candidate.stem
+    if candidate.suffix == ".py" or candidate.exists():
+        raise GridError(f"grid {name_or_path}: no such .py file")
+    if not _GRID_NAME.match(name_or_path) or ".." in name_or_path:
+        raise GridError(f"--grid: {name_or_path!r} is neither a shipped grid name nor an existing .py file "
+                        "(a path needs its .py)")
+    path = GRIDS_DIR / f"{name_or_path}.py"
+    if not path.is_file():
+        shipped = ", ".join(available_grids())
+        raise GridError(f"unknown grid {name_or_path!r}; shipped grids: {shipped} (or give a path to a .py)")
+    return path, name_or_path
+
+
+def check_seed_values(seeds: Any, where: str) -> tuple[int, ...]:
+    """A non-empty tuple of distinct integers in [0, 2**63); a GridError naming ``where`` otherwise."""
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise GridError(f"{where}: {seeds!r} is not a list of integer seeds")
+    out = tuple(seeds)
+    if not out:
+        raise GridError(f"{where}: no seeds")
+    for s in out:
+        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < SEED_LIMIT:
+            raise GridError(f"{where}: seed {s!r} must be an integer in [0, 2**63)")
+    if len(set(out)) != len(out):
+        raise GridError(f"{where}: {list(out)} repeats a seed")
+    return out
+
+
+def parse_seeds(text: str, flag: str) -> tuple[int, ...]:
+    """``--seeds 0,1,2`` → (0, 1, 2); empty items, non-integers, negative or huge seeds are refused."""
+    items = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not t for t in items):
+        raise GridError(f"{flag}: {text!r} has an empty item; give comma-separated integers, e.g. {flag} 0,1,2")
+    try:
+        seeds = [int(t) for t in items]
+    except ValueError:
+        raise GridError(f"{flag}: {text!r} is not a comma-separated list of integers") from None
+    return check_seed_values(seeds, flag)
+
+
+def _grid_seeds(value: Any, name: str) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
+    """SEEDS as (init seeds, data seeds or None): a tuple, or {"init": (...), "data": (...)} to cross them."""
+    if isinstance(value, dict):
+        unknown = set(value) - {"init", "data"}
+        if unknown or "init" not in value or "data" not in value:
+            raise GridError(f"grid {name}: SEEDS as a dict needs exactly the keys 'init' and 'data' "
+                            f"(got {sorted(value)})")
+        return (check_seed_values(value["init"], f"grid {name}: SEEDS['init']"),
+                check_seed_values(value["data"], f"grid {name}: SEEDS['data']"))
+    return check_seed_values(value, f"grid {name}: SEEDS"), None
+
+
 def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
     """A shipped grid by name, or a user's grid module by path; variants as ``profile`` expands them
     (default: ``cpu`` when the grid has it, else its first profile)."""
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".py" or candidate.exists():
-        if not candidate.is_file():
-            raise GridError(f"grid {name_or_path}: no such file")
-        path, name = candidate.resolve(), candidate.stem
-    else:
-        path, name = GRIDS_DIR / f"{name_or_path}.py", name_or_path
-        if not path.is_file():
-            shipped = ", ".join(available_grids())
-            raise GridError(f"unknown grid {name_or_path!r}; shipped grids: {shipped} (or give a path to a .py)")
+    path, name = _locate(name_or_path)
     module = _import(path, name)
     missing = [k for k in REQUIRED if not hasattr(module, k)]
     if missing:
@@ -126,6 +186,7 @@ def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
         variants.append(Variant(name, dict(overrides)))
 
     module_name = name
+    init_seeds, data_seeds = _grid_seeds(module.SEEDS, name)
     profiles = {k: dict(v) for k, v in module.PROFILES.items()}
     if not profiles:
         raise GridError(f"grid {name}: PROFILES is empty")
@@ -143,15 +204,13 @@ def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
         raise GridError(f"grid {name}: sweep() added no variants")
     grid = Grid(
         name=name, path=path, description=str(module.DESCRIPTION).strip(), base=dict(module.BASE),
-        baseline=module.BASELINE, metric=module.METRIC, seeds=tuple(int(s) for s in module.SEEDS),
+        baseline=module.BASELINE, metric=module.METRIC, seeds=init_seeds, data_seeds=data_seeds,
         profiles=profiles, variants=variants,
         paper=dict(getattr(module, "PAPER", {})),
     )
     if grid.baseline not in [v.name for v in variants]:
         names = ", ".join(v.name for v in variants)
         raise GridError(f"grid {name}: BASELINE {grid.baseline!r} is not a variant ({names})")
-    if not grid.seeds:
-        raise GridError(f"grid {name}: SEEDS is empty")
     if "preset" not in grid.base:
         raise GridError(f"grid {name}: BASE needs a 'preset'")
     return grid
@@ -169,14 +228,52 @@ def expand(
     profile: str = "cpu",
     *,
     seeds: tuple[int, ...] | None = None,
+    data_seeds: tuple[int, ...] | None = None,
     sets: dict[str, Any] | None = None,
     only: list[str] | None = None,
+    missing_data: list[str] | None = None,
 ) -> list[PlannedRun]:
-    """Every (variant, seed) of the grid as a resolved RunConfig with its run id."""
-    from vt_core.resolve import resolve
+    """Every (variant, seed[, data seed]) of the grid as a resolved RunConfig with its run id.
 
+    Seed k sets ``train.seed`` and ``data.seed`` (one independent replicate); with data seeds (the
+    grid's ``SEEDS["data"]`` or ``data_seeds``) every init seed is crossed with every data seed.
+    ``missing_data``: a list to collect a missing ``data.root`` in (one message per path) instead of
+    refusing, for plans made away from the data."""
     if profile not in grid.profiles:
         raise GridError(f"grid {grid.name}: unknown profile {profile!r}; profiles: {', '.join(grid.profiles)}")
+    preset, shared, root = _root_config(grid, profile)
+    inits = seeds if seeds is not None else grid.seeds
+    datas = data_seeds if data_seeds is not None else grid.data_seeds
+    runs = []
+    for v in _selected(grid, only):
+        where = f"grid {grid.name}, variant {v.name}"
+        cfg = _absolute_paths(_apply(_apply(root, v.overrides, where), dict(sets or {}), f"{where}, --set"))
+        cfg = _resolve(cfg, where, missing_data)  # once a variant: what resolve checks does not depend on seeds
+        for seed in inits:
+            for data_seed in (datas if datas is not None else (None,)):
+                pair = {"train.seed": seed, "data.seed": seed if data_seed is None else data_seed}
+                seeded = _seeded(cfg, pair, where)
+                # a replicate's data.seed follows its seed: recorded as the seed alone (the report's key)
+                recorded = pair if data_seed is not None else {"train.seed": seed}
+                overrides = {"preset": preset, **shared, **v.overrides, **(sets or {}), **recorded}
+                runs.append(PlannedRun(grid.name, v.name, seed, seeded.run_id(), seeded, overrides, data_seed))
+    return runs
+
+
+def _seeded(cfg: RunConfig, pair: dict[str, int], where: str) -> RunConfig:
+    """The two seeds set directly (dataclasses.replace still validates them): cheaper than dotted
+    overrides, which matters for grids of thousands of runs."""
+    import dataclasses
+
+    try:
+        return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=pair["train.seed"]),
+                                   data=dataclasses.replace(cfg.data, seed=pair["data.seed"]))
+    except ConfigError as e:
+        raise GridError(f"{where}: {e}") from None
+
+
+def _root_config(grid: Grid, profile: str) -> tuple[str, dict[str, Any], RunConfig]:
+    """(preset, BASE and profile overrides, the config they make) shared by every variant."""
     prof = dict(grid.profiles[profile])
     base = dict(grid.base)
     preset = prof.pop("preset", base.pop("preset"))
@@ -187,27 +284,52 @@ def expand(
         raise GridError(f"grid {grid.name}: {e}") from None
     root = _apply(root, base, f"grid {grid.name}: BASE")
     root = _apply(root, prof, f"grid {grid.name}: profile {profile}")
-    variants = grid.variants
-    if only:
-        unknown = [o for o in only if not any(_match(o, v.name) for v in variants)]
-        if unknown:
-            names = ", ".join(v.name for v in variants)
-            raise GridError(f"grid {grid.name}: --only {', '.join(unknown)} matches no variant ({names})")
-        variants = [v for v in variants if any(_match(o, v.name) for o in only)]
-    runs = []
-    for v in variants:
-        where = f"grid {grid.name}, variant {v.name}"
-        cfg = _apply(root, v.overrides, where)
-        cfg = _apply(cfg, dict(sets or {}), f"{where}, --set")
-        for seed in seeds if seeds is not None else grid.seeds:
-            seeded = _apply(cfg, {"train.seed": seed}, where)
-            try:
-                seeded = resolve(seeded)
-            except ConfigError as e:
-                raise GridError(f"{where}: {e}") from None
-            overrides = {**base, **prof, **v.overrides, **(sets or {}), "train.seed": seed}
-            runs.append(PlannedRun(grid.name, v.name, seed, seeded.run_id(), seeded, {"preset": preset, **overrides}))
-    return runs
+    return preset, {**base, **prof}, root
+
+
+def _selected(grid: Grid, only: list[str] | None) -> list[Variant]:
+    if not only:
+        return grid.variants
+    unknown = [o for o in only if not any(_match(o, v.name) for v in grid.variants)]
+    if unknown:
+        names = ", ".join(v.name for v in grid.variants)
+        raise GridError(f"grid {grid.name}: --only {', '.join(unknown)} matches no variant ({names})")
+    return [v for v in grid.variants if any(_match(o, v.name) for o in only)]
+
+
+def _absolute_paths(cfg: RunConfig) -> RunConfig:
+    """data.root and a file or folder train.init_from as absolute paths (against the working
+    directory, where the user typed them): the trainers run elsewhere."""
+    changes: dict[str, Any] = {}
+    if cfg.data.root and not os.path.isabs(os.path.expanduser(cfg.data.root)):
+        changes["data.root"] = os.path.abspath(os.path.expanduser(cfg.data.root))
+    init = cfg.train.init_from
+    if init and ":" not in init.split(os.sep)[0] and os.path.exists(os.path.expanduser(init)):
+        if not os.path.isabs(os.path.expanduser(init)):
+            changes["train.init_from"] = os.path.abspath(os.path.expanduser(init))
+    return cfg.replace(changes) if changes else cfg
+
+
+def _resolve(cfg: RunConfig, where: str, missing_data: list[str] | None) -> RunConfig:
+    from vt_core.resolve import resolve
+
+    try:
+        return resolve(cfg)
+    except ConfigError as e:
+        root = cfg.data.root
+        if missing_data is None or not root or os.path.exists(root) or not str(e).startswith("data.root"):
+            raise GridError(f"{where}: {e}") from None
+    message = f"data.root: {root} does not exist (planned without it; a real launch refuses)"
+    if message not in missing_data:
+        missing_data.append(message)
+    if cfg.train.init_from:  # the weights are still checked against the model
+        from vt_core.pretrained import check
+
+        try:
+            check(cfg.train.init_from, cfg.model)
+        except ConfigError as e:
+            raise GridError(f"{where}: {e}") from None
+    return cfg
 
 
 def _match(pattern: str, name: str) -> bool:
@@ -216,24 +338,25 @@ def _match(pattern: str, name: str) -> bool:
     return fnmatch.fnmatchcase(name, pattern)
 
 
-def check_buildable(runs: list[PlannedRun]) -> None:
-    """Build every distinct model on the meta device: a variant that cannot be built stops the plan."""
+def check_buildable(runs: list[PlannedRun]) -> dict[str, Any]:
+    """Build every distinct model on the meta device: a variant that cannot be built stops the plan.
+    Returns the meta models by ``repr(model config)``, for counting their cost without a rebuild."""
     import torch
 
     from vt_core.model import VisionTransformer
 
-    seen: set[str] = set()
+    built: dict[str, Any] = {}
     for run in runs:
         key = repr(run.cfg.model)
-        if key in seen:
+        if key in built:
             continue
-        seen.add(key)
         try:
             with torch.device("meta"):
-                VisionTransformer(run.cfg.model)
+                built[key] = VisionTransformer(run.cfg.model)
         except Exception as e:
             raise GridError(f"grid {run.grid}, variant {run.variant}: the model cannot be built: "
                             f"{type(e).__name__}: {e}") from None
+    return built
 
 
 if __name__ == "__main__":  # python ablations/grid.py NAME: print the expansion

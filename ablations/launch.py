@@ -6,14 +6,18 @@
     python ablations/launch.py --grid swin_table4 --profile imagenet --executor slurm \
         --cluster slurm/profiles/example.yaml
 
-Exit codes: 0 every planned run ended (done or diverged), 1 some failed, 2 bad input (nothing
-submitted, nothing written into run folders), 130 interrupted (rerun to resume).
+Every plan and launch prints each run's estimated device-hours on the chosen executor with the
+estimate's source (ablations/cost.py); ``--budget HOURS`` refuses a plan that needs more.
+
+Exit codes: 0 every planned run ended (done or diverged), 1 some failed, 2 bad input or over budget
+(nothing submitted, nothing written into run folders), 130 interrupted (rerun to resume).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from collections import Counter
@@ -23,7 +27,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ablations.grid import Grid, PlannedRun, check_buildable, expand, load_grid  # noqa: E402
+from ablations.cost import Estimate  # noqa: E402
+from ablations.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
+from ablations.plan import Plan, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
 from vt_core import exit_codes  # noqa: E402
 from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
 from vt_core.overrides import ConfigError  # noqa: E402
@@ -89,8 +95,10 @@ def to_launch(runs: list[PlannedRun], state: dict[str, str], retry_failed: bool)
     return todo
 
 
-def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun]) -> None:
-    """``runs/<grid>/grid.json``: which variant and seed every run id is, for the report and --status."""
+def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
+                estimates: dict[str, Estimate] | None = None) -> None:
+    """``runs/<grid>/grid.json``: which variant and seed (and data seed, where the grid crosses them)
+    every run id is, and its cost estimate, for the report and --status."""
     path = gdir / "grid.json"
     index: dict[str, Any] = {}
     if path.exists():
@@ -100,9 +108,13 @@ def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun]) ->
             index = {}
     entries = {(e["variant"], e["seed"], e["run_id"]): e for e in index.get("runs", [])}
     for r in runs:
-        entries[(r.variant, r.seed, r.run_id)] = {
-            "variant": r.variant, "seed": r.seed, "run_id": r.run_id, "profile": profile, "overrides": r.overrides,
-        }
+        entry: dict[str, Any] = {"variant": r.variant, "seed": r.seed, "run_id": r.run_id, "profile": profile,
+                                 "overrides": r.overrides}
+        if r.data_seed is not None:
+            entry["data_seed"] = r.data_seed
+        if estimates and r.run_id in estimates:
+            entry["estimate"] = estimates[r.run_id].as_json()
+        entries[(r.variant, r.seed, r.run_id)] = entry
     index = {
         "grid": grid.name, "description": grid.description, "baseline": grid.baseline, "metric": grid.metric,
         "axes": grid.axes(), "paper": grid.paper, "variants": [v.name for v in grid.variants],
@@ -120,18 +132,6 @@ def write_configs(gdir: Path, runs: list[PlannedRun]) -> dict[str, Path]:
         atomic_write_text(p, config_yaml(r.cfg))
         paths[r.run_id] = p
     return paths
-
-
-def cost_table(runs: list[PlannedRun]) -> dict[str, dict[str, float]]:
-    """Params and GMACs per variant (one model per distinct config)."""
-    from vt_core.measure import measure
-
-    out: dict[str, dict[str, float]] = {}
-    for r in runs:
-        if r.variant not in out:
-            m = measure(r.cfg.model)
-            out[r.variant] = {"params_m": m["params"] / 1e6, "gmacs": m["macs"] / 1e9}
-    return out
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -161,7 +161,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="auto: slurm when sbatch is on PATH and --cluster is given, else local")
     p.add_argument("--cluster", help="Slurm cluster profile YAML (slurm/profiles/*.yaml)")
     add_set_argument(p, "overrides for every run (repeatable; every occurrence counts)")
-    p.add_argument("--seeds", help="comma-separated seeds instead of the grid's SEEDS")
+    p.add_argument("--seeds", help="comma-separated seeds instead of the grid's SEEDS (init seeds where crossed)")
+    p.add_argument("--data-seeds", help="comma-separated data seeds, crossed with the seeds (default: the grid's; "
+                                        "without any, data.seed = seed)")
+    p.add_argument("--budget", type=float, help="refuse (exit 2) when the runs to train need more device-hours")
+    p.add_argument("--calibrate", action="store_true",
+                   help="time a few steps of every distinct model here, even in --dry-run and for large models")
     p.add_argument("--only", nargs="+", help="variant names or glob patterns")
     p.add_argument("--dry-run", action="store_true", help="print the plan; submit and write nothing")
     p.add_argument("--status", action="store_true", help="pending / running / done / failed / diverged per variant")
@@ -179,16 +184,50 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    plan = make_plan(args)
+    if args.status:
+        return show_status(plan.grid, plan.runs, plan.state)
+    if args.dry_run:
+        return dry_run(plan, args)
+    return launch(plan, args)
+
+
+def dry_run(plan: Plan, args: argparse.Namespace) -> int:
+    """The plan and its cost; calibrates only with --calibrate (whose cache is the one file written)."""
+    cost = estimate_costs(plan, calibrate=args.calibrate, force=args.calibrate)
+    for message in plan.missing_data:
+        print(f"warning: {message}", file=sys.stderr)
+    check_budget(plan, args.budget)
+    if args.calibrate:
+        check_writable(plan.runs_dir)
+        cost.save()
+    return show_plan(plan)
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    """Everything checked and expanded, nothing written: bad input raises (exit 2) here."""
     grid = load_grid(args.grid, args.profile)
-    seeds = None
-    if args.seeds:
-        try:
-            seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
-        except ValueError:
-            raise LaunchError(f"--seeds: {args.seeds!r} is not a comma-separated list of integers") from None
+    seeds = parse_seeds(args.seeds, "--seeds") if args.seeds is not None else None
+    data_seeds = parse_seeds(args.data_seeds, "--data-seeds") if args.data_seeds is not None else None
     sets = overrides_from(args.set)
-    runs = expand(grid, args.profile, seeds=seeds, sets=sets, only=args.only)
-    check_buildable(runs)
+    missing: list[str] | None = [] if args.dry_run or args.status else None  # a real launch needs its data
+    runs = expand(grid, args.profile, seeds=seeds, data_seeds=data_seeds, sets=sets, only=args.only,
+                  missing_data=missing)
+    built = {} if args.status else check_buildable(runs)  # reading a grid's state needs no model
+    executor, cluster = choose_executor(args)
+    runs_dir = Path(os.path.abspath(args.runs_dir))  # once, here: the trainers run in the repository
+    gdir = grid_dir(runs_dir, grid)
+    queued: set[str] = set()
+    if executor == "slurm" or (gdir / "slurm.json").exists():
+        from ablations.slurm import queued_run_ids
+
+        queued = queued_run_ids(gdir)
+    state = states(runs, gdir, queued)
+    todo = to_launch(runs, state, args.retry_failed)
+    return Plan(grid, args.profile, runs, state, todo, executor, cluster, runs_dir, gdir, missing or [], built=built)
+
+
+def choose_executor(args: argparse.Namespace) -> tuple[str, Any]:
     executor = pick_executor(args.executor, args.cluster)
     cluster = None
     if executor == "slurm":
@@ -197,41 +236,47 @@ def _main(args: argparse.Namespace) -> int:
         cluster = load_cluster(args.cluster)
     elif args.cluster:
         raise LaunchError(f"--cluster: given, but the executor is {executor!r}; add --executor slurm")
-    runs_dir = Path(args.runs_dir)
-    gdir = grid_dir(runs_dir, grid)
-    queued: set[str] = set()
-    if executor == "slurm" or (gdir / "slurm.json").exists():
-        from ablations.slurm import queued_run_ids
+    return executor, cluster
 
-        queued = queued_run_ids(gdir)
-    state = states(runs, gdir, queued)
 
-    if args.status:
-        return show_status(grid, runs, state)
-    todo = to_launch(runs, state, args.retry_failed)
-    if args.dry_run:
-        return show_plan(grid, args.profile, runs, state, todo, executor, cluster)
-
-    check_writable(runs_dir)
-    skipped_failed = [r for r in runs if state[r.run_id] == "failed" and not args.retry_failed]
+def launch(plan: Plan, args: argparse.Namespace) -> int:
+    """Estimate, check the budget, record the plan, then train: on Slurm or here."""
+    check_writable(plan.runs_dir)
+    cost = estimate_costs(plan, calibrate=True, force=args.calibrate)
+    check_budget(plan, args.budget)
+    cost.save()
+    runs, todo, gdir, grid = plan.runs, plan.todo, plan.gdir, plan.grid
+    skipped_failed = [r for r in runs if plan.state[r.run_id] == "failed" and not args.retry_failed]
     gdir.mkdir(parents=True, exist_ok=True)
-    write_index(gdir, grid, args.profile, runs)
+    write_index(gdir, grid, args.profile, runs, plan.estimates)
     done_before = len({r.run_id for r in runs}) - len(todo)
     print(f"grid {grid.name} ({args.profile}): {len(runs)} runs planned, {done_before} need nothing, {len(todo)} to run"
-          f" on {executor}")
+          f" on {plan.executor}")
     if skipped_failed:
         print(f"  {len(skipped_failed)} failed runs skipped (see their error.txt; --retry-failed runs them again)")
+    if todo:
+        print_table([cost_row(plan, r) for r in todo], ["variant", "seed", "run_id", "device_h", "source"])
+    print_cost(plan)
     configs = write_configs(gdir, todo)
-    if executor == "slurm":
-        from ablations.slurm import submit
+    if plan.executor == "slurm":
+        return submit_slurm(plan, args, configs)
+    return run_here(plan, args, configs)
 
-        return submit(grid, gdir, todo, configs, cluster, report=not args.no_report, runs_dir=runs_dir,
-                      profile=args.profile, reports_dir=Path(args.reports_dir))
+
+def submit_slurm(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> int:
+    grid, gdir, todo, cluster, runs_dir = plan.grid, plan.gdir, plan.todo, plan.cluster, plan.runs_dir
+    from ablations.slurm import submit
+
+    return submit(grid, gdir, todo, configs, cluster, report=not args.no_report, runs_dir=runs_dir,
+                  profile=args.profile, reports_dir=Path(os.path.abspath(args.reports_dir)))
+
+
+def run_here(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> int:
     from ablations.local import run_local
 
-    code = run_local(gdir, todo, configs, jobs=args.jobs, in_process=executor == "debug")
+    code = run_local(plan.gdir, plan.todo, configs, jobs=args.jobs, in_process=plan.executor == "debug")
     if code != exit_codes.CTRL_C and not args.no_report:
-        _report(grid, runs_dir, args.profile, Path(args.reports_dir) / grid.name)
+        _report(plan.grid, plan.runs_dir, args.profile, Path(os.path.abspath(args.reports_dir)) / plan.grid.name)
     return code
 
 
@@ -258,29 +303,30 @@ def show_status(grid: Grid, runs: list[PlannedRun], state: dict[str, str]) -> in
     return 0
 
 
-def show_plan(grid: Grid, profile: str, runs: list[PlannedRun], state: dict[str, str], todo: list[PlannedRun],
-              executor: str, cluster: Any) -> int:
-    costs = cost_table(runs)
-    todo_ids = {r.run_id for r in todo}
+def show_plan(plan: Plan) -> int:
+    todo_ids = {r.run_id for r in plan.todo}
     first_variant: dict[str, str] = {}
     rows = []
-    for r in runs:
+    for r in plan.runs:
         first = first_variant.setdefault(r.run_id, r.variant)
-        s = state[r.run_id]
+        s = plan.state[r.run_id]
         action = "train" if r.run_id in todo_ids and first == r.variant else (
             f"same run as {first}" if first != r.variant else "skip")
         if s == "interrupted" and action == "train":
             action = "resume"
-        rows.append({"variant": r.variant, "seed": r.seed, "run_id": r.run_id,
-                     "params_M": f"{costs[r.variant]['params_m']:.2f}", "GMACs": f"{costs[r.variant]['gmacs']:.3f}",
-                     "state": s, "action": action})
-    print(f"grid {grid.name} ({profile}), baseline {grid.baseline}, metric {grid.metric}: {len(runs)} runs, "
-          f"{len(todo)} would be submitted to {executor}")
-    print_table(rows, ["variant", "seed", "run_id", "params_M", "GMACs", "state", "action"])
-    notes = {n for r in runs for n in r.cfg.model.notes()}
+        cost = plan.costs[r.run_id]
+        rows.append({**cost_row(plan, r), "params_M": f"{cost['params'] / 1e6:.2f}",
+                     "GMACs": f"{cost['macs'] / 1e9:.3f}", "state": s, "action": action})
+    grid = plan.grid
+    print(f"grid {grid.name} ({plan.profile}), baseline {grid.baseline}, metric {grid.metric}: {len(plan.runs)} runs, "
+          f"{len(plan.todo)} would be submitted to {plan.executor}")
+    print_table(rows, ["variant", "seed", "run_id", "params_M", "GMACs", "device_h", "source", "state", "action"])
+    print_cost(plan)
+    notes = {n for r in plan.runs for n in r.cfg.model.notes()}
     for n in sorted(notes):
         print(f"note: {n}")
-    if executor == "slurm" and cluster is not None:
+    cluster, todo = plan.cluster, plan.todo
+    if plan.executor == "slurm" and cluster is not None:
         from ablations.slurm import executor_parameters
 
         print("sbatch parameters:")

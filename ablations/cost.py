@@ -1,0 +1,217 @@
+"""A run's cost before it runs: device-hours on the chosen executor, and where the figure comes from.
+
+device-hours = epochs × training images / (images per second per device) / 3600, the throughput
+taken from the first source that has it (``source`` in the plan and in grid.json's ``estimate``):
+
+1. ``runs``: a finished run of this grid with the same model config and batch size (its
+   result.json's ``train_img_per_s``, the median over its epochs, divided by its ``world_size``);
+2. ``calibration``: a few timed training steps of the model at its batch size on random tensors
+   on this machine (no data needed), cached in ``<runs>/.calibration.json`` by model-config hash
+   and never recomputed;
+3. ``gmacs table``: 6 × MACs per image (forward 2 FLOPs a MAC, backward twice the forward)
+   against the device's effective TFLOP/s in ``DEVICE_TFLOPS``.
+
+Each distinct model (config, batch size, device) is measured once, however many runs share it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vt_core.config import RunConfig
+from vt_core.overrides import to_dict
+
+# Effective training TFLOP/s per device: the vendor's dense bf16/fp16 tensor peak (NVIDIA's data
+# sheets: V100 125, A100 312, H100 SXM 989, H200 989, L40S 362, A10 125) × 0.1, the utilisation a
+# small vision transformer reaches end to end (norms, softmax, data loading; Swin-T trains at about
+# 250 img/s on a V100, i.e. 27 GFLOP × 250 ≈ 7 TFLOP/s). "cpu": a few cores' fp32 (0.05). "gpu":
+# a GPU the table does not name. Rough by design: calibration or a finished run replaces it.
+DEVICE_TFLOPS: dict[str, float] = {
+    "cpu": 0.05, "gpu": 31.2, "v100": 12.5, "a10": 12.5, "a100": 31.2, "l40s": 36.2, "h100": 98.9, "h200": 98.9,
+}
+TRAIN_FLOPS_PER_MAC = 6
+# Training images of the named datasets (the sizes their papers and loaders give)
+KNOWN_TRAIN_SIZES = {"imagenet": 1_281_167, "cifar10": 50_000, "cifar100": 50_000}
+CALIBRATION_FILE = ".calibration.json"
+CALIBRATION_STEPS = 3  # timed, after one untimed warm-up step
+CALIBRATE_MAX_S = 5.0  # calibrate on a launch only where the table expects the steps to take at most this
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the runs will train: the device kind (a DEVICE_TFLOPS key), devices per run, and
+    whether that is this machine (only then can a calibration measure it)."""
+
+    device: str
+    devices: int
+    here: bool
+
+    def label(self) -> str:
+        return f"{self.devices} × {self.device}" if self.devices > 1 else self.device
+
+
+@dataclass(frozen=True)
+class Estimate:
+    device_hours: float
+    source: str  # "runs" | "calibration" | "gmacs table"
+    images: int  # training images a run sees (epochs × dataset size)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"device_hours": self.device_hours, "source": self.source}
+
+
+def target_of(executor: str, cluster: Any) -> Target:
+    """Slurm: the cluster profile's GPUs per run (× nodes), the kind from its constraint when the
+    table names it; local: this machine's first GPU, or the CPU."""
+    if executor == "slurm" and cluster is not None:
+        gpus = int(cluster.gpus_per_run)
+        kind = "cpu" if gpus == 0 else _table_name(str(cluster.constraint or ""))
+        return Target(kind, max(gpus, 1) * int(getattr(cluster, "nodes", 1) or 1), here=False)
+    import torch
+
+    if torch.cuda.is_available():
+        return Target(_table_name(torch.cuda.get_device_name(0)), 1, here=True)
+    return Target("cpu", 1, here=True)
+
+
+def _table_name(text: str) -> str:
+    low = text.lower()
+    return next((k for k in DEVICE_TFLOPS if k not in ("cpu", "gpu") and k in low), "gpu")
+
+
+def train_images(cfg: RunConfig) -> int:
+    """Images per epoch: a named dataset's known size (ImageNet-1k also as an ImageFolder whose
+    root names it), else data.train_size (the probes' generated size)."""
+    data = cfg.data
+    name = data.name.lower()
+    if name in KNOWN_TRAIN_SIZES:
+        return KNOWN_TRAIN_SIZES[name]
+    label = f"{name} {os.path.basename(data.root.rstrip('/')).lower()}"
+    if "imagenet" in label and not any(t in label for t in ("21k", "22k")):
+        return KNOWN_TRAIN_SIZES["imagenet"]
+    return data.train_size
+
+
+def model_key(cfg: RunConfig, device: str) -> str:
+    """The hash a model's throughput is cached under: its config, batch size and the device."""
+    blob = json.dumps([to_dict(cfg.model), cfg.train.batch_size, device], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class CostModel:
+    """Throughput per distinct model, from finished runs, the calibration cache or the table."""
+
+    def __init__(self, target: Target, runs_dir: Path, *, calibrate: bool, force: bool = False,
+                 built: dict[str, Any] | None = None) -> None:
+        self.target, self.calibrate, self.force = target, calibrate, force
+        self.built = built or {}  # meta models the plan built already, by repr(model config)
+        self.cache_path = runs_dir / CALIBRATION_FILE
+        self.cache: dict[str, dict[str, Any]] = _read_json(self.cache_path)
+        self.measured: dict[str, dict[str, float]] = {}  # model key → params and MACs
+        self.finished: dict[str, float] = {}  # model key → img/s per device of a finished run
+        self.new_calibrations = 0
+
+    def costs(self, cfg: RunConfig) -> dict[str, float]:
+        """Params and MACs of the model, counted once per distinct config."""
+        key = model_key(cfg, "")
+        if key not in self.measured:
+            self.measured[key] = _count(cfg, self.built.get(repr(cfg.model)))
+        return self.measured[key]
+
+    def add_finished(self, cfg: RunConfig, result: dict[str, Any]) -> None:
+        speed, world = result.get("train_img_per_s"), result.get("world_size") or 1
+        if isinstance(speed, (int, float)) and speed > 0 and result.get("status") == "done":
+            self.finished.setdefault(model_key(cfg, self.target.device), float(speed) / float(world))
+
+    def estimate(self, cfg: RunConfig) -> Estimate:
+        images = cfg.train.epochs * train_images(cfg)
+        speed, source = self._speed(cfg)
+        return Estimate(images / speed / 3600.0, source, images)
+
+    def _speed(self, cfg: RunConfig) -> tuple[float, str]:
+        key = model_key(cfg, self.target.device)
+        if key in self.finished:
+            return self.finished[key], "runs"
+        if key in self.cache:
+            return float(self.cache[key]["img_per_s"]), "calibration"
+        table = DEVICE_TFLOPS[self.target.device] * 1e12 / (TRAIN_FLOPS_PER_MAC * max(self.costs(cfg)["macs"], 1.0))
+        step_s = cfg.train.batch_size / table * (CALIBRATION_STEPS + 1)
+        if self.target.here and self.calibrate and (self.force or step_s <= CALIBRATE_MAX_S):
+            speed = calibrate(cfg)
+            self.cache[key] = {"img_per_s": speed, "device": self.target.device,
+                               "batch_size": cfg.train.batch_size, "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            self.new_calibrations += 1
+            return speed, "calibration"
+        return table, "gmacs table"
+
+    def save(self) -> None:
+        """Write the calibration cache when something new was measured (the runs folder exists then)."""
+        if self.new_calibrations:
+            from vt_core.run_folder import atomic_write_text
+
+            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.cache_path, json.dumps(self.cache, indent=1, sort_keys=True) + "\n")
+
+
+def _count(cfg: RunConfig, model: Any) -> dict[str, float]:
+    """Params and MACs per image: on the plan's meta model when there is one (no second build)."""
+    from vt_core.measure import count_macs, count_params, measure
+
+    if model is not None:
+        try:
+            return {"params": float(count_params(model)), "macs": float(count_macs(model)["macs"])}
+        except (NotImplementedError, RuntimeError):  # a layer that cannot run on meta: measure builds on the CPU
+            pass
+    m = measure(cfg.model)
+    return {"params": float(m["params"]), "macs": float(m["macs"])}
+
+
+def calibrate(cfg: RunConfig) -> float:
+    """Training images per second of the model at its batch size: AdamW steps on random tensors
+    (forward, cross-entropy, backward, step) on this machine's device, the last CALIBRATION_STEPS timed."""
+    import torch
+
+    from vt_core.model import VisionTransformer
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    m = cfg.model
+    model = VisionTransformer(m).to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    x = torch.randn(cfg.train.batch_size, m.in_chans, m.img_size, m.img_size, device=device)
+    y = torch.randint(0, max(m.num_classes, 1), (cfg.train.batch_size,), device=device)
+    elapsed = 0.0
+    for step in range(CALIBRATION_STEPS + 1):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        out = model(x)  # num_classes 0: features, trained on their square (the same backward cost)
+        loss = torch.nn.functional.cross_entropy(out, y) if m.num_classes else out.float().square().mean()
+        loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if step:
+            elapsed += time.perf_counter() - t0
+    return CALIBRATION_STEPS * cfg.train.batch_size / max(elapsed, 1e-9)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):  # none yet, or unreadable: measured again and rewritten
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def hours_text(hours: float) -> str:
+    if not math.isfinite(hours):
+        return "?"
+    return f"{hours:.3g}" if hours < 100 else f"{hours:,.0f}"
