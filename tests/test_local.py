@@ -82,7 +82,6 @@ def test_guard_ends_the_child_with_its_parent(tmp_path: Path) -> None:
 
 def test_guard_does_not_start_a_child_whose_parent_is_gone() -> None:
     from ablations.guard import EX_TEMPFAIL
-
     from vt_core import exit_codes
 
     assert EX_TEMPFAIL == exit_codes.INTERRUPTED
@@ -102,8 +101,8 @@ def killed(tmp_path_factory) -> dict:
     from vt_core.train import train
 
     tmp = tmp_path_factory.mktemp("killed")
-    grid, runs = write_grid(tmp, epochs=4), tmp / "runs"
-    sets = ("data.train_size=512", "train.log_every=2")
+    grid, runs = write_grid(tmp, epochs=3), tmp / "runs"
+    sets = ("data.train_size=256", "train.log_every=2")
     cmd = [sys.executable, "ablations/launch.py", "--grid", str(grid), "--executor", "local", "--only", "abs",
            "--seeds", "0", "--no-report", "--runs-dir", str(runs), *(x for s in sets for x in ("--set", s))]
     launcher = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
@@ -131,7 +130,7 @@ def killed(tmp_path_factory) -> dict:
         launcher.kill()
         launcher.wait()
         t = time.time()
-        while alive(trainer) and time.time() < t + 5:
+        while alive(trainer) and time.time() < t + 20:  # it stops at its next step (0.1 s; more on busy cores)
             time.sleep(0.02)
         seen["trainer alive"], seen["gone after s"] = alive(trainer), time.time() - t
         seen["state"] = run_state(folder)
@@ -154,12 +153,12 @@ def test_kill_9_of_the_launcher_ends_its_trainers_and_the_run_resumes(killed: di
     assert seen["held before"]
     assert not seen["trainer alive"], "the trainer outlived its launcher"
     print(f"trainer gone {seen['gone after s']:.2f} s after kill -9 of its launcher")
-    assert seen["state"] == "interrupted", "the run ended before the kill; the test proves nothing"
+    assert seen["state"] == "interrupted", "the run was not interrupted: it trained on to its end"
     assert "stopped by signal" in seen["log"]  # SIGTERM: it saved a checkpoint and stopped
     assert seen["relaunch"] == 0, killed["stdout"]
     assert "resumed from checkpoint.pt" in (folder.parent / "logs" / f"{folder.name}.log").read_text()
     assert final_metrics(json.loads((folder / "result.json").read_text())) == final_metrics(killed["reference"])
-    assert epoch_rows(folder) == [1, 2, 3, 4]
+    assert epoch_rows(folder) == [1, 2, 3]
 
 
 # ---------------------------------------------------------------------------------------- held runs
@@ -182,7 +181,7 @@ def test_a_run_held_by_another_trainer_is_waited_for_not_trained_twice(tmp_path:
         holding = held_runs([run, run], {run.run_id: "running"})
         assert holding == [run]
         code = run_local(gdir, [], {}, holding=holding)  # held="wait" is the default
-        assert other.poll() is not None, "run_local returned while the other trainer still held the run"
+        assert (folder / "result.json").exists(), "run_local returned before the held run ended"
     finally:
         other.kill()
         other.wait()
@@ -217,7 +216,8 @@ def test_a_held_run_is_skipped_on_request_and_not_counted_as_done(tmp_path: Path
     assert code == exit_codes.BUSY
     skipped = [ln for ln in out.splitlines() if ln.startswith("skipped:")]
     assert len(skipped) == 1 and run.run_id in skipped[0] and f"pid {holder.pid}" in skipped[0], out
-    assert ": done" not in out and "0 done" not in out.splitlines()[-1]
+    assert ": done" not in out
+    assert out.splitlines()[-1].startswith("skipped 1 run held by another process, not counted as done"), out
     assert sorted(p.name for p in folder.iterdir()) == [".lock"]  # nothing written into the held run
     assert not (gdir / "logs" / f"{run.run_id}.log").exists()
 
@@ -245,8 +245,8 @@ def test_status_line_counts_epochs_and_eta() -> None:
     line = status_line(runs, elapsed_s=65.0, width=200)
     assert line.startswith("runs: 1 done, 2 running, 1 held elsewhere, 1 left · ETA 1m35s · ")
     assert "abs/seed1 epoch 3/4" in line and "none/seed0 epoch 2/4" in line and "none/seed1" not in line
-    short = status_line(runs, elapsed_s=65.0, width=60)
-    assert len(short) <= 59 and short.endswith("…") and "ETA 1m35s" in short
+    short = status_line(runs, elapsed_s=65.0, width=70)
+    assert len(short) <= 69 and short.endswith("…") and "ETA 1m35s" in short
     assert "ETA --" in status_line([RunProgress("a/seed0", "running", epoch=0, epochs=3)], elapsed_s=5, width=80)
     assert status_line([RunProgress("a/seed0", "done", epoch=3, epochs=3)], elapsed_s=5, width=80) == \
         "runs: 1 done, 0 running, 0 left"
@@ -311,7 +311,7 @@ def test_tensorboard_reads_the_run_under_its_human_name(killed: dict) -> None:
     assert link.is_symlink()
     acc = EventAccumulator(str(link))
     acc.Reload()
-    assert [e.step for e in acc.Scalars("val/top1")] == [16, 32, 48, 64] and "train/loss" in acc.Tags()["scalars"]
+    assert [e.step for e in acc.Scalars("val/top1")] == [8, 16, 24] and "train/loss" in acc.Tags()["scalars"]
     mux = EventMultiplexer().AddRunsFromDirectory(str(gdir / "tensorboard"))
     mux.Reload()
     assert list(mux.Runs()) == ["abs/seed0"]  # what TensorBoard lists with --logdir runs/tiny/tensorboard
