@@ -144,7 +144,10 @@ class LocalExecutor:
         print(f"running {len(self.runs)} runs, {len(self.gpus)} at a time, {self.threads} CPU thread(s) each; "
               f"logs in {self.logs}", flush=True)
         for r in holding:
-            self._hold(r)
+            if is_locked(self._folder(r)):
+                self._hold(r)
+            else:  # it ended (or stopped) since the plan was made
+                self._after_held(r)
         try:
             while self.queue or self.running or self.waiting:
                 self._start()
@@ -243,14 +246,17 @@ class LocalExecutor:
             if is_locked(folder):
                 continue
             del self.waiting[rid]
-            state = run_state(folder)
-            if state in ENDED:
-                self._end(run, None, note="trained by another process")
-            else:
-                self.kind[rid] = "left"
-                self.progress.line(f"released: {self._name(run)}: the other process stopped it ({state}); "
-                                   "training it here")
-                self.queue.append(run)
+            self._after_held(run)
+
+    def _after_held(self, run: PlannedRun) -> None:
+        state = run_state(self._folder(run))
+        if state in ENDED:
+            self._end(run, None, note="trained by another process")
+        else:
+            self.kind[run.run_id] = "left"
+            self.progress.line(f"released: {self._name(run)}: the other process stopped it ({state}); "
+                               "training it here")
+            self.queue.append(run)
 
     def _snapshot(self) -> list[RunProgress]:
         out = []

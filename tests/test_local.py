@@ -194,6 +194,32 @@ def test_a_run_held_by_another_trainer_is_waited_for_not_trained_twice(tmp_path:
     assert not (gdir / "logs" / f"{run.run_id}.log").exists()  # no trainer of ours was started for it
 
 
+@pytest.mark.slow
+def test_a_held_run_the_other_process_leaves_unfinished_is_trained_here(tmp_path: Path, capsys) -> None:
+    import threading
+
+    from ablations.local import run_local
+
+    grid, gdir = write_grid(tmp_path), tmp_path / "runs" / "tiny"
+    run = planned(grid)
+    folder = gdir / run.run_id
+    folder.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder / ".lock")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    threading.Timer(1.0, holder.kill).start()  # the other process dies without ending the run
+    try:
+        code = run_local(gdir, [], {}, holding=[run])
+    finally:
+        holder.kill()
+        holder.wait()
+    out = capsys.readouterr().out
+    assert code == 0, out
+    lines = [ln for ln in out.splitlines() if run.run_id in ln]
+    assert [ln.split(":")[0] for ln in lines] == ["held", "released", f"[1/1] abs seed 0 ({run.run_id})"], out
+    assert "(pending); training it here" in lines[1] and ": done, top1" in lines[2]
+    assert epoch_rows(folder) == [1]
+
+
 def test_a_held_run_is_skipped_on_request_and_not_counted_as_done(tmp_path: Path, capsys) -> None:
     from ablations.local import run_local
     from vt_core import exit_codes
