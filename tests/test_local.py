@@ -163,61 +163,53 @@ def test_kill_9_of_the_launcher_ends_its_trainers_and_the_run_resumes(killed: di
 
 # ---------------------------------------------------------------------------------------- held runs
 @pytest.mark.slow
-def test_a_run_held_by_another_trainer_is_waited_for_not_trained_twice(tmp_path: Path, capsys) -> None:
+def test_held_runs_are_waited_for_never_trained_twice_and_taken_over_when_left_unfinished(tmp_path: Path,
+                                                                                          capsys) -> None:
+    """Two runs held at planning: one by a real trainer that finishes it, one by a process that dies
+    without ending it. The launch waits for both, reports the first as done elsewhere (no trainer of
+    its own), trains the second itself, and returns only when both have ended."""
+    import threading
+
     from ablations.local import held_runs, run_local
     from vt_core.run_folder import is_locked
 
-    grid, gdir = write_grid(tmp_path, epochs=3), tmp_path / "runs" / "tiny"
-    run = planned(grid, "data.train_size=512")
-    folder = gdir / run.run_id
+    grid, gdir = write_grid(tmp_path, epochs=2), tmp_path / "runs" / "tiny"
+    run = planned(grid)
+    left = planned(grid, "train.epochs=1", only="none")
+    folder, left_folder = gdir / run.run_id, gdir / left.run_id
     other = subprocess.Popen([sys.executable, "-m", "vt_core.train", "--config", str(write_config(gdir, run)),
                               "--out", str(folder), "--no-progress"], cwd=ROOT,
                              env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.PIPE, text=True)
+    left_folder.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(left_folder / ".lock")], stdout=subprocess.PIPE,
+                              text=True)
     try:
+        assert holder.stdout.readline().strip() == "held"
         deadline = time.time() + 120
         while not ((folder / ".lock").exists() and is_locked(folder)):
             assert time.time() < deadline and other.poll() is None
             time.sleep(0.05)
-        holding = held_runs([run, run], {run.run_id: "running"})
-        assert holding == [run]
+        holding = held_runs([run, left, run], {run.run_id: "running", left.run_id: "running"})
+        assert holding == [run, left]
+        threading.Timer(1.0, holder.kill).start()  # the second holder dies without ending its run
         code = run_local(gdir, [], {}, holding=holding)  # held="wait" is the default
         assert (folder / "result.json").exists(), "run_local returned before the held run ended"
     finally:
-        other.kill()
-        other.wait()
-    out = capsys.readouterr().out
-    assert code == 0
-    held = [ln for ln in out.splitlines() if "another process" in ln and "waiting" in ln]
-    assert len(held) == 1 and run.run_id in held[0] and f"pid {other.pid}" in held[0], out
-    assert f"abs seed 0 ({run.run_id}): done" in out and "trained by another process" in out, out
-    assert epoch_rows(folder) == [1, 2, 3]  # trained once, by the other process
-    assert not (gdir / "logs" / f"{run.run_id}.log").exists()  # no trainer of ours was started for it
-
-
-@pytest.mark.slow
-def test_a_held_run_the_other_process_leaves_unfinished_is_trained_here(tmp_path: Path, capsys) -> None:
-    import threading
-
-    from ablations.local import run_local
-
-    grid, gdir = write_grid(tmp_path), tmp_path / "runs" / "tiny"
-    run = planned(grid)
-    folder = gdir / run.run_id
-    folder.mkdir(parents=True)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder / ".lock")], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"
-    threading.Timer(1.0, holder.kill).start()  # the other process dies without ending the run
-    try:
-        code = run_local(gdir, [], {}, holding=[run])
-    finally:
-        holder.kill()
-        holder.wait()
+        for p in (other, holder):
+            p.kill()
+            p.wait()
     out = capsys.readouterr().out
     assert code == 0, out
-    lines = [ln for ln in out.splitlines() if run.run_id in ln]
-    assert [ln.split(":")[0] for ln in lines] == ["held", "released", f"[1/1] abs seed 0 ({run.run_id})"], out
-    assert "(pending); training it here" in lines[1] and ": done, top1" in lines[2]
-    assert epoch_rows(folder) == [1]
+    mine = [ln for ln in out.splitlines() if run.run_id in ln]
+    assert len(mine) == 2 and mine[0].startswith(f"held: abs seed 0 ({run.run_id}) is being trained by another "
+                                                 f"process (pid {other.pid}); waiting for it to end"), out
+    assert ": done, top1 " in mine[1] and mine[1].endswith(", trained by another process"), out
+    assert epoch_rows(folder) == [1, 2]  # trained once, by the other process
+    assert not (gdir / "logs" / f"{run.run_id}.log").exists()  # no trainer of ours was started for it
+    theirs = [ln for ln in out.splitlines() if left.run_id in ln]
+    assert [ln.split(":")[0].split("] ")[-1] for ln in theirs] == ["held", "released", f"none seed 0 ({left.run_id})"]
+    assert "(pending); training it here" in theirs[1] and ": done, top1" in theirs[2], out
+    assert epoch_rows(left_folder) == [1]
 
 
 def test_a_held_run_is_skipped_on_request_and_not_counted_as_done(tmp_path: Path, capsys) -> None:
