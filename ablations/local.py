@@ -317,6 +317,7 @@ def _debug(gdir: Path, runs: list[PlannedRun], held: str) -> int:
     from vt_core.train import RunBusy, train
 
     failed = skipped = 0
+    first = hparams_first(gdir)
     for run in runs:
         folder = gdir / run.run_id
         print(f"== {run.variant} seed {run.seed} ({run.run_id})", flush=True)
@@ -330,7 +331,7 @@ def _debug(gdir: Path, runs: list[PlannedRun], held: str) -> int:
                 while is_locked(folder):
                     time.sleep(POLL_S)
             try:
-                train(run.cfg, folder)  # returns at once with the result of a run the other process ended
+                train(run.cfg, folder, hparams_first=first)  # returns the result of a run ended elsewhere
                 break
             except RunBusy:  # taken again between our check and the lock
                 continue
