@@ -10,7 +10,8 @@ Every plan and launch prints each run's estimated device-hours on the chosen exe
 estimate's source (ablations/cost.py); ``--budget HOURS`` refuses a plan that needs more.
 
 Exit codes: 0 every planned run ended (done or diverged), 1 some failed, 2 bad input or over budget
-(nothing submitted, nothing written into run folders), 130 interrupted (rerun to resume).
+(nothing submitted, nothing written into run folders), 3 runs another process was training were
+skipped (--held skip), 130 interrupted (rerun to resume).
 """
 
 from __future__ import annotations
@@ -174,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs-dir", default=str(DEFAULT_RUNS), help="where run folders live (default: runs)")
     p.add_argument("--jobs", type=int, default=0, help="local: runs at once (default: as the cores or GPUs allow)")
     p.add_argument("--reports-dir", default="reports", help="where reports go: <dir>/<grid>/ (default: reports)")
+    p.add_argument("--held", default="wait", choices=("wait", "skip"),
+                   help="local: runs another process is training: wait for them to end (default) or skip them (exit 3)")
     p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     args = p.parse_args(argv)
     try:
@@ -249,9 +252,13 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
     skipped_failed = [r for r in runs if plan.state[r.run_id] == "failed" and not args.retry_failed]
     gdir.mkdir(parents=True, exist_ok=True)
     write_index(gdir, grid, args.profile, runs, plan.estimates)
-    done_before = len({r.run_id for r in runs}) - len(todo)
+    from ablations.tensorboard_links import link_tensorboard
+
+    link_tensorboard(gdir)  # human run names for TensorBoard, whatever the executor
+    held = len({r.run_id for r in runs if plan.state[r.run_id] == "running"})
+    done_before = len({r.run_id for r in runs}) - len(todo) - held
     print(f"grid {grid.name} ({args.profile}): {len(runs)} runs planned, {done_before} need nothing, {len(todo)} to run"
-          f" on {plan.executor}")
+          f" on {plan.executor}" + (f", {held} held by another process" if held else ""))
     if skipped_failed:
         print(f"  {len(skipped_failed)} failed runs skipped (see their error.txt; --retry-failed runs them again)")
     if todo:
@@ -272,9 +279,10 @@ def submit_slurm(plan: Plan, args: argparse.Namespace, configs: dict[str, Path])
 
 
 def run_here(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> int:
-    from ablations.local import run_local
+    from ablations.local import held_runs, run_local
 
-    code = run_local(plan.gdir, plan.todo, configs, jobs=args.jobs, in_process=plan.executor == "debug")
+    code = run_local(plan.gdir, plan.todo, configs, jobs=args.jobs, in_process=plan.executor == "debug",
+                     held=args.held, holding=held_runs(plan.runs, plan.state))
     if code != exit_codes.CTRL_C and not args.no_report:
         _report(plan.grid, plan.runs_dir, args.profile, Path(os.path.abspath(args.reports_dir)) / plan.grid.name)
     return code
