@@ -40,7 +40,8 @@ TRAIN_FLOPS_PER_MAC = 6
 # Training images of the named datasets (the sizes their papers and loaders give)
 KNOWN_TRAIN_SIZES = {"imagenet": 1_281_167, "cifar10": 50_000, "cifar100": 50_000}
 CALIBRATION_FILE = ".calibration.json"
-CALIBRATION_STEPS = 3  # timed, after one untimed warm-up step
+CALIBRATION_STEPS = 5  # timed steps at least, after two untimed warm-up steps ...
+CALIBRATION_MIN_S = 0.5  # ... and until this long (at most 50 steps): the median step is robust to a busy moment
 CALIBRATE_MAX_S = 5.0  # calibrate on a launch only where the table expects the steps to take at most this
 
 
@@ -142,7 +143,7 @@ class CostModel:
         if key in self.cache:
             return float(self.cache[key]["img_per_s"]), "calibration"
         table = DEVICE_TFLOPS[self.target.device] * 1e12 / (TRAIN_FLOPS_PER_MAC * max(self.costs(cfg)["macs"], 1.0))
-        step_s = cfg.train.batch_size / table * (CALIBRATION_STEPS + 1)
+        step_s = max(cfg.train.batch_size / table * (CALIBRATION_STEPS + 2), CALIBRATION_MIN_S)  # its duration
         if self.target.here and self.calibrate and (self.force or step_s <= CALIBRATE_MAX_S):
             speed = calibrate(cfg)
             self.cache[key] = {"img_per_s": speed, "device": self.target.device,
@@ -175,7 +176,10 @@ def _count(cfg: RunConfig, model: Any) -> dict[str, float]:
 
 def calibrate(cfg: RunConfig) -> float:
     """Training images per second of the model at its batch size: AdamW steps on random tensors
-    (forward, cross-entropy, backward, step) on this machine's device, the last CALIBRATION_STEPS timed."""
+    (forward, cross-entropy, backward, step) on this machine's device, from the median timed step
+    (a few steps of a small model take milliseconds, so one busy moment would skew a mean)."""
+    import statistics
+
     import torch
 
     from vt_core.model import VisionTransformer
@@ -186,8 +190,8 @@ def calibrate(cfg: RunConfig) -> float:
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     x = torch.randn(cfg.train.batch_size, m.in_chans, m.img_size, m.img_size, device=device)
     y = torch.randint(0, max(m.num_classes, 1), (cfg.train.batch_size,), device=device)
-    elapsed = 0.0
-    for step in range(CALIBRATION_STEPS + 1):
+    times: list[float] = []
+    for step in range(2 + 50):
         if device.type == "cuda":
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -198,9 +202,11 @@ def calibrate(cfg: RunConfig) -> float:
         opt.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        if step:
-            elapsed += time.perf_counter() - t0
-    return CALIBRATION_STEPS * cfg.train.batch_size / max(elapsed, 1e-9)
+        if step >= 2:
+            times.append(time.perf_counter() - t0)
+        if len(times) >= CALIBRATION_STEPS and sum(times) >= CALIBRATION_MIN_S:
+            break
+    return cfg.train.batch_size / max(statistics.median(times), 1e-9)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
