@@ -119,6 +119,8 @@ def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
     index = {
         "grid": grid.name, "description": grid.description, "baseline": grid.baseline, "metric": grid.metric,
         "axes": grid.axes(), "paper": grid.paper, "variants": [v.name for v in grid.variants],
+        # seed k sets data.seed = k too unless a run carries its own data_seed: the report says which
+        "data_seed_follows_seed": all(r.data_seed is None for r in runs),
         "runs": sorted(entries.values(), key=lambda e: (e["variant"], e["seed"], e["run_id"])),
     }
     atomic_write_text(path, json.dumps(index, indent=1) + "\n")

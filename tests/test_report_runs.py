@@ -30,7 +30,7 @@ def _result(top1: float, *, epochs: int = 3, commit: str = "c0ffee1", dirty: boo
 
 
 def _grid(root: Path, name: str, runs: list[dict], variants: list[str], *, baseline: str | None = None,
-          metric: str = "top1") -> Path:
+          metric: str = "top1", **index: object) -> Path:
     """runs/<name>/ from run specs: variant, seed, [data_seed], result (None: no folder), [estimate],
     [transfer], [diff]: the grid.json entries and every run folder's files."""
     gdir = root / name
@@ -58,7 +58,7 @@ def _grid(root: Path, name: str, runs: list[dict], variants: list[str], *, basel
             (gdir / rid / "code.diff").write_text("--- a/vt_core/model.py\n+++ b/vt_core/model.py\n")
     (gdir / "grid.json").write_text(json.dumps({
         "grid": name, "description": f"{name} grid", "baseline": baseline or variants[0], "metric": metric,
-        "axes": ["model.pos"], "variants": variants, "runs": entries}))
+        "axes": ["model.pos"], "variants": variants, "runs": entries, **index}))
     return gdir
 
 
@@ -110,6 +110,15 @@ def test_only_init_seed_varied_is_said(tmp_path):
     md, out = _write(tmp_path, "init")
     assert "Only the initialisation seed varies (`train.seed`: 0, 1, 2)" in md
     assert "data_seed" not in pd.read_csv(out / "runs.csv").columns  # no column where the grid does not vary it
+
+
+def test_seeds_that_set_both_sources_are_said(tmp_path):
+    """The launcher's default: seed k sets train.seed and data.seed, recorded as data_seed_follows_seed."""
+    runs = [{"variant": v, "seed": s, "result": _result(70.0 + s + (v == "b"))} for v in "ab" for s in range(3)]
+    _grid(tmp_path, "both", runs, ["a", "b"], data_seed_follows_seed=True)
+    md, _ = _write(tmp_path, "both")
+    assert "(`train.seed` = `data.seed`: 0, 1, 2)" in md and "both sources together" in md
+    assert "Only the initialisation seed varies" not in md
 
 
 # ------------------------------------------------------------------------------------ provenance

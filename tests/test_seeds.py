@@ -17,6 +17,8 @@ def test_a_seed_sets_init_and_data_seed(tmp_path: Path) -> None:
     runs = expand(load_grid(str(write_grid(tmp_path))), "cpu", seeds=(0, 3))
     assert [(r.cfg.train.seed, r.cfg.data.seed) for r in runs if r.variant == "abs"] == [(0, 0), (3, 3)]
     assert all(r.data_seed is None for r in runs)
+    write_index(tmp_path, load_grid(str(write_grid(tmp_path))), "cpu", runs)
+    assert json.loads((tmp_path / "grid.json").read_text())["data_seed_follows_seed"] is True  # the report says so
 
 
 def test_grid_seeds_dict_crosses_init_and_data(tmp_path: Path) -> None:
@@ -28,8 +30,9 @@ def test_grid_seeds_dict_crosses_init_and_data(tmp_path: Path) -> None:
     assert [(r.cfg.train.seed, r.cfg.data.seed) for r in runs] == [(r.seed, r.data_seed) for r in runs]
     assert len({r.run_id for r in runs}) == 6
     write_index(tmp_path, grid, "cpu", runs)
-    entries = json.loads((tmp_path / "grid.json").read_text())["runs"]
-    assert sorted((e["seed"], e["data_seed"]) for e in entries) == [(i, d) for i in (0, 1, 2) for d in (0, 1)]
+    index = json.loads((tmp_path / "grid.json").read_text())
+    assert sorted((e["seed"], e["data_seed"]) for e in index["runs"]) == [(i, d) for i in (0, 1, 2) for d in (0, 1)]
+    assert index["data_seed_follows_seed"] is False
 
 
 def test_data_seeds_flag_crosses(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

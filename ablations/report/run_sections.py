@@ -20,13 +20,20 @@ from .table import Cell, Table
 SOURCE = "two-way random-effects ANOVA without replication (Searle, Casella & McCulloch, Variance Components, 1992)"
 
 
-def seeds_section(runs: pd.DataFrame, summary: pd.DataFrame, metric: str) -> list[Block]:
-    """Which seeds the grid varied; with both, each variant's variance split into init, data and residual."""
+def seeds_section(runs: pd.DataFrame, summary: pd.DataFrame, metric: str, coupled: bool = False) -> list[Block]:
+    """Which seeds the grid varied; with both, each variant's variance split into init, data and residual.
+    ``coupled``: the launcher set data.seed = train.seed in every run (grid.json's data_seed_follows_seed)."""
     design = seed_design(runs)
     inits, datas = design["init"], design["data"]
     if len(inits) < 2 and len(datas) < 2:
         return []
     init_list = ", ".join(map(seed_text, inits))
+    if len(datas) < 2 and coupled:
+        return [Heading("Sources of randomness"), Paragraph(
+            f"Each seed sets both the initialisation seed and the data-order / augmentation seed "
+            f"(`train.seed` = `data.seed`: {init_list}): every seed is an independent replicate, and the spread "
+            f"over seeds is that of both sources together. To split it into the two, cross them "
+            f"(`SEEDS = {{\"init\": …, \"data\": …}}` in the grid, or `--data-seeds`).")]
     if len(datas) < 2:
         fixed = f" (`data.seed` {datas[0]} in every run)" if datas else ""
         return [Heading("Sources of randomness"), Paragraph(

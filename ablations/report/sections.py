@@ -62,8 +62,9 @@ class Content:
 
 
 def report_blocks(c: Content) -> list[Block]:
+    coupled = c.agg.grid.get("data_seed_follows_seed") is True
     return [*_overview(c), *_results(c), Heading("Verdicts"), Items(verdict_lines(c.summary, c.metric, c.baseline)),
-            *_other_metrics(c), *seeds_section(c.agg.runs, c.summary, c.metric), *_figures(c),
+            *_other_metrics(c), *seeds_section(c.agg.runs, c.summary, c.metric, coupled=coupled), *_figures(c),
             *cost_section(c.agg.runs, c.agg.variants), *transfer_section(c.agg.runs, c.agg.transfers),
             *_unfinished(c), *_problems(c), *provenance_section(c.agg.runs), *_reproduce(c)]
 
