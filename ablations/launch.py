@@ -113,7 +113,10 @@ def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
                                  "overrides": r.overrides}
         if r.data_seed is not None:
             entry["data_seed"] = r.data_seed
-        if estimates and r.run_id in estimates:
+        before = entries.get((r.variant, r.seed, r.run_id), {}).get("estimate")
+        if before is not None:  # the estimate made before the run first trained, not one from its own result
+            entry["estimate"] = before
+        elif estimates and r.run_id in estimates:
             entry["estimate"] = estimates[r.run_id].as_json()
         entries[(r.variant, r.seed, r.run_id)] = entry
     index = {

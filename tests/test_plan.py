@@ -68,6 +68,9 @@ def test_launch_records_estimates_and_reuses_finished_runs(tmp_path: Path, capsy
     code, out, _ = run_main(capsys, *common, "--seeds", "0,1", "--dry-run")
     rows = [line.split() for line in out.splitlines() if line.startswith("abs ")]
     assert [(r[1], r[6]) for r in rows] == [("0", "runs"), ("1", "runs")]  # the same model config, trained
+    code, _, _ = run_main(capsys, *common, "--seeds", "0")  # a relaunch: nothing to train
+    (again,) = json.loads((runs / "tiny" / "grid.json").read_text())["runs"]
+    assert code == 0 and again["estimate"] == entry["estimate"]  # the estimate before it ran, not one from itself
 
 
 def test_missing_data_root_dry_run_warns_real_launch_refuses(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
