@@ -47,12 +47,14 @@ CALIBRATE_MAX_S = 5.0  # calibrate on a launch only where the table expects the 
 
 @dataclass(frozen=True)
 class Target:
-    """Where the runs will train: the device kind (a DEVICE_TFLOPS key), devices per run, and
-    whether that is this machine (only then can a calibration measure it)."""
+    """Where the runs will train: the device kind (a DEVICE_TFLOPS key), devices per run, whether
+    that is this machine (only then can a calibration measure it), and the CPU threads each run gets
+    there (0: a GPU run, threads do not matter)."""
 
     device: str
     devices: int
     here: bool
+    threads: int = 0
 
     def label(self) -> str:
         return f"{self.devices} × {self.device}" if self.devices > 1 else self.device
@@ -68,7 +70,7 @@ class Estimate:
         return {"device_hours": self.device_hours, "source": self.source}
 
 
-def target_of(executor: str, cluster: Any) -> Target:
+def target_of(executor: str, cluster: Any, jobs: int = 0) -> Target:
     """Slurm: the cluster profile's GPUs per run (× nodes), the kind from its constraint when the
     table names it; local: this machine's first GPU, or the CPU."""
     if executor == "slurm" and cluster is not None:
@@ -79,7 +81,9 @@ def target_of(executor: str, cluster: Any) -> Target:
 
     if torch.cuda.is_available():
         return Target(_table_name(torch.cuda.get_device_name(0)), 1, here=True)
-    return Target("cpu", 1, here=True)
+    from ablations.local import slots
+
+    return Target("cpu", 1, here=True, threads=slots(jobs)[1])  # the threads the local executor gives a run
 
 
 def _table_name(text: str) -> str:
@@ -140,12 +144,14 @@ class CostModel:
         key = model_key(cfg, self.target.device)
         if key in self.finished:
             return self.finished[key], "runs"
+        if self.target.threads:  # a CPU run's speed depends on the threads it gets beside the others
+            key = model_key(cfg, f"{self.target.device}/{self.target.threads} threads")
         if key in self.cache:
             return float(self.cache[key]["img_per_s"]), "calibration"
         table = DEVICE_TFLOPS[self.target.device] * 1e12 / (TRAIN_FLOPS_PER_MAC * max(self.costs(cfg)["macs"], 1.0))
         step_s = max(cfg.train.batch_size / table * (CALIBRATION_STEPS + 2), CALIBRATION_MIN_S)  # its duration
         if self.target.here and self.calibrate and (self.force or step_s <= CALIBRATE_MAX_S):
-            speed = calibrate(cfg)
+            speed = calibrate(cfg, self.target.threads)
             self.cache[key] = {"img_per_s": speed, "device": self.target.device,
                                "batch_size": cfg.train.batch_size, "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
             self.new_calibrations += 1
@@ -174,10 +180,24 @@ def _count(cfg: RunConfig, model: Any) -> dict[str, float]:
     return {"params": float(m["params"]), "macs": float(m["macs"])}
 
 
-def calibrate(cfg: RunConfig) -> float:
+def calibrate(cfg: RunConfig, threads: int = 0) -> float:
     """Training images per second of the model at its batch size: AdamW steps on random tensors
     (forward, cross-entropy, backward, step) on this machine's device, from the median timed step
-    (a few steps of a small model take milliseconds, so one busy moment would skew a mean)."""
+    (a few steps of a small model take milliseconds, so one busy moment would skew a mean), with
+    ``threads`` CPU threads where given (what the local executor gives each run)."""
+
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _timed_steps(cfg)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _timed_steps(cfg: RunConfig) -> float:
     import statistics
 
     import torch

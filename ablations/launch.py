@@ -202,7 +202,7 @@ def _main(args: argparse.Namespace) -> int:
 
 def dry_run(plan: Plan, args: argparse.Namespace) -> int:
     """The plan and its cost; calibrates only with --calibrate (whose cache is the one file written)."""
-    cost = estimate_costs(plan, calibrate=args.calibrate, force=args.calibrate)
+    cost = estimate_costs(plan, calibrate=args.calibrate, force=args.calibrate, jobs=args.jobs)
     for message in plan.missing_data:
         print(f"warning: {message}", file=sys.stderr)
     check_budget(plan, args.budget)
@@ -250,7 +250,7 @@ def choose_executor(args: argparse.Namespace) -> tuple[str, Any]:
 def launch(plan: Plan, args: argparse.Namespace) -> int:
     """Estimate, check the budget, record the plan, then train: on Slurm or here."""
     check_writable(plan.runs_dir)
-    cost = estimate_costs(plan, calibrate=True, force=args.calibrate)
+    cost = estimate_costs(plan, calibrate=True, force=args.calibrate, jobs=args.jobs)
     check_budget(plan, args.budget)
     cost.save()
     runs, todo, gdir, grid = plan.runs, plan.todo, plan.gdir, plan.grid

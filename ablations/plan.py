@@ -39,9 +39,9 @@ class Plan:
     built: dict[str, Any] = field(default_factory=dict)  # the distinct models, built on meta while checking
 
 
-def estimate_costs(plan: Plan, *, calibrate: bool, force: bool) -> CostModel:
+def estimate_costs(plan: Plan, *, calibrate: bool, force: bool, jobs: int = 0) -> CostModel:
     """Each run's estimate and model size into the plan; every distinct model measured once."""
-    plan.target = target_of(plan.executor, plan.cluster)
+    plan.target = target_of(plan.executor, plan.cluster, jobs)
     model = CostModel(plan.target, plan.runs_dir, calibrate=calibrate, force=force, built=plan.built)
     for r in plan.runs:  # finished runs of this grid first: the best source for their model config
         if plan.state[r.run_id] == "done":
