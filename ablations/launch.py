@@ -190,24 +190,24 @@ def _main(args: argparse.Namespace) -> int:
     runs = expand(grid, args.profile, seeds=seeds, sets=sets, only=args.only)
     check_buildable(runs)
     executor = pick_executor(args.executor, args.cluster)
-    cluster = None
+    cluster = limits = None
     if executor == "slurm":
-        from ablations.slurm import load_cluster
+        from ablations.slurm import load_cluster, read_limits
 
         cluster = load_cluster(args.cluster)
+        limits = None if args.status else read_limits(cluster)
     elif args.cluster:
         raise LaunchError(f"--cluster: given, but the executor is {executor!r}; add --executor slurm")
     runs_dir = Path(args.runs_dir)
     gdir = grid_dir(runs_dir, grid)
+    if args.status:
+        return show_status(grid, runs, gdir)
     queued: set[str] = set()
     if executor == "slurm" or (gdir / "slurm.json").exists():
         from ablations.slurm import queued_run_ids
 
         queued = queued_run_ids(gdir)
     state = states(runs, gdir, queued)
-
-    if args.status:
-        return show_status(grid, runs, state)
     todo = to_launch(runs, state, args.retry_failed)
     if args.dry_run:
         return show_plan(grid, args.profile, runs, state, todo, executor, cluster)
@@ -225,8 +225,8 @@ def _main(args: argparse.Namespace) -> int:
     if executor == "slurm":
         from ablations.slurm import submit
 
-        return submit(grid, gdir, todo, configs, cluster, report=not args.no_report, runs_dir=runs_dir,
-                      profile=args.profile, reports_dir=Path(args.reports_dir))
+        return submit(grid, gdir, todo, configs, cluster, limits, report=not args.no_report,
+                      runs_dir=runs_dir, profile=args.profile, reports_dir=Path(args.reports_dir))
     from ablations.local import run_local
 
     code = run_local(gdir, todo, configs, jobs=args.jobs, in_process=executor == "debug")
@@ -247,14 +247,24 @@ def _report(grid: Grid, runs_dir: Path, profile: str, out_dir: Path) -> None:
     print(f"report: {path}")
 
 
-def show_status(grid: Grid, runs: list[PlannedRun], state: dict[str, str]) -> int:
-    by_variant: dict[str, Counter] = {}
+def show_status(grid: Grid, runs: list[PlannedRun], gdir: Path) -> int:
+    """One row per run: its folder's state, and Slurm's (one sacct call) for runs in slurm.json."""
+    from ablations.slurm_jobs import job_states, run_status
+
+    jobs = job_states(gdir) if (gdir / "slurm.json").exists() else {}
+    rows, counts = [], Counter()
     for r in runs:
-        by_variant.setdefault(r.variant, Counter())[state[r.run_id]] += 1
-    columns = ["variant", "pending", "queued", "running", "interrupted", "done", "failed", "diverged"]
-    rows = [{"variant": v, **{c: by_variant[v].get(c, 0) for c in columns[1:]}} for v in by_variant]
-    print(f"grid {grid.name}: {len(runs)} runs")
-    print_table(rows, columns)
+        folder = gdir / r.run_id
+        folder_state = run_state(folder)
+        error = ""
+        if folder_state == "failed":
+            lines = [ln for ln in (folder / "error.txt").read_text(errors="replace").splitlines() if ln.strip()]
+            error = lines[-1].strip() if lines else "error.txt is empty"
+        state, detail = run_status(folder_state, jobs.get(r.run_id), error)
+        counts[state] += 1
+        rows.append({"variant": r.variant, "seed": r.seed, "run_id": r.run_id, "state": state, "detail": detail})
+    print(f"grid {grid.name}: {len(runs)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    print_table(rows, ["variant", "seed", "run_id", "state", "detail"])
     return 0
 
 
