@@ -5,7 +5,6 @@ what was submitted and what the queue says of it: ``ablations/slurm_jobs.py``.""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 from ablations.cluster import ClusterLimits, ClusterProfile, load_cluster, read_limits
 from ablations.slurm_jobs import append_record, jobs_in_queue, live_arrays, queued_run_ids
+from ablations.slurm_task import TrainJob
 from vt_core import exit_codes
 from vt_core.overrides import ConfigError
 
@@ -45,44 +45,6 @@ def executor_parameters(c: ClusterProfile, n_runs: int) -> dict[str, Any]:
     if c.extra:
         params["slurm_additional_parameters"] = dict(c.extra)
     return params
-
-
-class TrainJob:
-    """One array task: train (or resume) one run. submitit calls ``checkpoint`` on preemption or
-    timeout; it resubmits the same call, which resumes from ``checkpoint.pt``. ``hparams_first``:
-    the grid's axes and the seeds, which TensorBoard's HParams table leads with."""
-
-    def __init__(self, hparams_first: tuple[str, ...] = ()) -> None:
-        self.hparams_first = tuple(hparams_first)
-
-    def __call__(self, config_path: str, out: str) -> dict[str, Any]:
-        import submitit
-        import torch
-
-        from vt_core.run_folder import load_config
-        from vt_core.train import RunBusy, RunInterrupted, train
-
-        env = submitit.JobEnvironment()
-        cpus = int(os.environ.get("SLURM_CPUS_PER_TASK", "0"))
-        if cpus:  # as many threads as Slurm gave the task, like the local executor's split
-            torch.set_num_threads(cpus)
-        if env.num_tasks > 1:  # MASTER_ADDR/PORT, RANK, WORLD_SIZE, LOCAL_RANK for vt_core.distributed
-            submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False)
-        restarts = int(os.environ.get("SLURM_RESTART_COUNT", "0"))
-        if restarts:  # the evidence a requeue leaves: Slurm truncates the log of earlier attempts
-            print(f"[{Path(out).name}] attempt {restarts + 1} (requeued {restarts}x)", flush=True)
-        try:
-            return train(load_config(config_path), out, progress=False, hparams_first=self.hparams_first)
-        except RunInterrupted as e:
-            e.forward_signal()  # submitit's handler: checkpoint() below, requeue, exit (or "too many times")
-            raise
-        except RunBusy as e:
-            return {"status": "busy", "message": str(e)}
-
-    def checkpoint(self, config_path: str, out: str) -> Any:
-        import submitit
-
-        return submitit.helpers.DelayedSubmission(TrainJob(self.hparams_first), config_path, out)
 
 
 def hparams_first(grid: Any) -> tuple[str, ...]:

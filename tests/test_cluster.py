@@ -95,3 +95,5 @@ def test_the_clusters_own_limits_are_read(tmp_path: Path) -> None:
     assert limits.max_submit_jobs is not None and limits.max_submit_jobs <= 10000  # MaxJobCount at most
     capped = read_limits(load_cluster(_profile(tmp_path / "q.yaml", max_array_size=5, max_submit_jobs=7)))
     assert capped == ClusterLimits(max_array_size=5, max_submit_jobs=7)
+    with pytest.raises(ConfigError, match=r"q\.yaml: partition: 'nosuch' is not a partition"):
+        read_limits(load_cluster(_profile(tmp_path / "q.yaml", partition="nosuch")))

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ablations.cluster import ClusterLimits
-from ablations.slurm import array_sizes
+from ablations.slurm import array_sizes, follow_hint
 from ablations.slurm_jobs import JobState, parse_sacct, run_status
 from tests.test_launch import launch, write_grid
 from tests.test_slurm import CLUSTER, _reason, index, queue_empty, results, wait_for
@@ -36,6 +36,18 @@ def test_arrays_fit_max_array_size_and_the_room_left() -> None:
     assert array_sizes(12, five, 7) == [5, 2]  # the rest waits for room
     assert array_sizes(12, five, 0) == [] and array_sizes(3, five, -2) == []
     assert array_sizes(2000, ClusterLimits(1001, None), None) == [1001, 999]
+
+
+def test_follow_hint_names_the_flags_that_are_not_defaults(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from ablations.grid import GRIDS_DIR
+
+    shipped = SimpleNamespace(name="relpos_vs_abs", path=GRIDS_DIR / "relpos_vs_abs.py")
+    assert follow_hint(shipped, Path("runs"), "cpu") == "python ablations/launch.py --grid relpos_vs_abs --status"
+    own = SimpleNamespace(name="mine", path=tmp_path / "mine.py")
+    hint = follow_hint(own, tmp_path / "r", "cifar")
+    assert hint == f"python ablations/launch.py --grid {own.path} --profile cifar --runs-dir {tmp_path / 'r'} --status"
 
 
 def test_sacct_lines_to_task_states() -> None:
@@ -110,6 +122,22 @@ def test_grid_larger_than_the_limits_trains_each_run_once(tmp_path: Path) -> Non
     assert again.returncode == 0 and "nothing to submit" in again.stdout, again.stdout
 
 
+def _seconds_per_epoch(out: Path) -> float:
+    """This machine's speed on the grid's run below (2 epochs in this process, one thread)."""
+    import torch
+
+    from vt_core.train import build_config, train
+
+    sets = ["model.pool=mean", "model.depths=1", "data.name=arrangement", "data.train_size=512", "data.val_size=64",
+            "train.batch_size=32", "train.epochs=2", "train.warmup_epochs=0"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return train(build_config("vit_cpu", None, sets), out, progress=False)["wall_time_s"] / 2
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _train_here(cfg_path: Path, out: Path) -> dict:
     """The same config uninterrupted, in this process, on one thread as the Slurm task has."""
     import torch
@@ -129,9 +157,12 @@ def _train_here(cfg_path: Path, out: Path) -> dict:
 @pytest.mark.slow
 @needs_slurm
 def test_time_limit_requeues_until_done_with_uninterrupted_metrics(tmp_path: Path) -> None:
-    """time: 1 and ~40 s of training: Slurm signals each job 5-35 s after it starts (signal_delay_s
-    25, checked every 30 s), so the run needs at least 4 timeouts, more than submitit's default 3."""
-    grid, runs = write_grid(tmp_path, epochs=30), tmp_path / "runs"
+    """time: 1 and ~100 s of training (epochs from this machine's speed): Slurm signals each job
+    5-35 s after it starts (signal_delay_s 25, time limits checked every 30 s), so the run needs at
+    least 4 timeouts, more than submitit's default max_num_timeout of 3 allows."""
+    speed = _seconds_per_epoch(tmp_path / "probe")
+    epochs = max(40, min(400, round(100 / speed)))
+    grid, runs = write_grid(tmp_path, epochs=epochs), tmp_path / "runs"
     cluster = profile(tmp_path, time=1, signal_delay_s=25)
     out = launch("--grid", str(grid), "--executor", "slurm", "--cluster", cluster, "--only", "abs", "--seeds", "0",
                  "--set", "data.train_size=512", "--no-report", runs=runs)
@@ -143,11 +174,11 @@ def test_time_limit_requeues_until_done_with_uninterrupted_metrics(tmp_path: Pat
     wait_for(lambda: (folder / "result.json").exists() or (folder / "error.txt").exists(), 540, "the run to end")
     assert not (folder / "error.txt").exists(), (folder / "error.txt").read_text()[-2000:]
     result = json.loads((folder / "result.json").read_text())
-    assert result["status"] == "done" and result["epochs"] == 30
+    assert result["status"] == "done" and result["epochs"] == epochs
     for m in ("top1", "top5", "loss", "train_loss"):
         assert result[m] == pytest.approx(ref[m], abs=1e-6), m
-    epochs = [json.loads(x)["epoch"] for x in (folder / "metrics.jsonl").read_text().splitlines() if "val_top1" in x]
-    assert epochs == list(range(1, 31))
+    logged = [json.loads(x)["epoch"] for x in (folder / "metrics.jsonl").read_text().splitlines() if "val_top1" in x]
+    assert logged == list(range(1, epochs + 1))
     requeues = _sacct_requeues(job)
     log = "".join(p.read_text(errors="replace") for p in (runs / "tiny" / ".submitit").rglob("*_log.out"))
     assert requeues >= 4 and f"attempt {requeues + 1} (requeued {requeues}x)" in log, (requeues, log[-2000:])
@@ -155,6 +186,7 @@ def test_time_limit_requeues_until_done_with_uninterrupted_metrics(tmp_path: Pat
     status = launch("--grid", str(grid), "--only", "abs", "--seeds", "0", "--set", "data.train_size=512", "--status",
                     runs=runs)
     assert f"requeued {requeues}x" in status.stdout and " done " in status.stdout, status.stdout
+    print(f"{epochs} epochs at {speed:.2f} s each, {requeues} requeues")
 
 
 @pytest.mark.slurm
