@@ -179,7 +179,11 @@ def test_time_limit_requeues_until_done_with_uninterrupted_metrics(tmp_path: Pat
         assert result[m] == pytest.approx(ref[m], abs=1e-6), m
     logged = [json.loads(x)["epoch"] for x in (folder / "metrics.jsonl").read_text().splitlines() if "val_top1" in x]
     assert logged == list(range(1, epochs + 1))
-    requeues = _sacct_requeues(job)
+    live = ("PENDING", "RUNNING", "COMPLETING")
+    wait_for(lambda: (_sacct(job) or ["PENDING"])[-1] not in live, 60, "sacct's record of the end")
+    attempts = _sacct(job)
+    requeues = attempts.count("REQUEUED")
+    assert attempts[-1] == "COMPLETED", attempts  # not FAILED by a signal after the run ended
     log = "".join(p.read_text(errors="replace") for p in (runs / "tiny" / ".submitit").rglob("*_log.out"))
     assert requeues >= 4 and f"attempt {requeues + 1} (requeued {requeues}x)" in log, (requeues, log[-2000:])
     assert "resumed from checkpoint.pt" in log
@@ -220,7 +224,8 @@ def _hparams(tb: Path) -> list[str]:
     return [h.name for h in plugin_data_pb2.HParamsPluginData.FromString(content).experiment.hparam_infos]
 
 
-def _sacct_requeues(job: str) -> int:
+def _sacct(job: str) -> list[str]:
+    """The task's states, one per attempt, oldest first (sacct --duplicates)."""
     out = subprocess.run(["sacct", "-X", "-D", "-n", "-P", "--format=JobID,State", f"--jobs={job}"],
                          capture_output=True, text=True, timeout=30).stdout
-    return sum(1 for ln in out.splitlines() if ln.startswith(job + "|") and "REQUEUED" in ln)
+    return [ln.split("|")[1] for ln in out.splitlines() if ln.startswith(job + "|")]
