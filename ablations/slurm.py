@@ -5,6 +5,8 @@ what was submitted and what the queue says of it: ``ablations/slurm_jobs.py``.""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 import time
 from pathlib import Path
@@ -134,9 +136,10 @@ def _submit_array(executor: Any, job: TrainJob, chunk: list[Any], configs: dict[
                   logs: Path) -> str:
     """One map_array, recorded at once; a refused one leaves none of submitit's pickles behind."""
     before = set(logs.glob("*.pkl")) if logs.exists() else set()
-    try:
-        jobs = executor.map_array(job, [str(configs[r.run_id].resolve()) for r in chunk],
-                                  [str((gdir / r.run_id).resolve()) for r in chunk])
+    try:  # submitit prints sbatch's refusal too; it is in the exception, which the caller says in one line
+        with contextlib.redirect_stderr(io.StringIO()):
+            jobs = executor.map_array(job, [str(configs[r.run_id].resolve()) for r in chunk],
+                                      [str((gdir / r.run_id).resolve()) for r in chunk])
     except BaseException:
         for p in (set(logs.glob("*.pkl")) - before) if logs.exists() else ():
             p.unlink(missing_ok=True)
@@ -158,5 +161,6 @@ def _submit_report(grid: Any, cluster: ClusterProfile, logs: Path, arrays: list[
     rep.update_parameters(name=f"vt-{grid.name}-report", slurm_partition=cluster.partition, timeout_min=30,
                           cpus_per_task=1, mem_gb=4, slurm_additional_parameters=extra,
                           **({"slurm_qos": cluster.qos} if cluster.qos else {}))
-    return rep.submit(write_report, grid.name, runs_dir=str(runs_dir.resolve()), grid_path=str(grid.path),
-                      out_dir=str((reports_dir / grid.name).resolve()), profile=profile).job_id
+    with contextlib.redirect_stderr(io.StringIO()):  # a refusal is in the exception (one line from submit)
+        return rep.submit(write_report, grid.name, runs_dir=str(runs_dir.resolve()), grid_path=str(grid.path),
+                          out_dir=str((reports_dir / grid.name).resolve()), profile=profile).job_id

@@ -122,6 +122,18 @@ def test_grid_larger_than_the_limits_trains_each_run_once(tmp_path: Path) -> Non
     assert again.returncode == 0 and "nothing to submit" in again.stdout, again.stdout
 
 
+@pytest.mark.slurm
+@pytest.mark.slow
+@needs_slurm
+def test_array_slurm_refuses_is_one_line_and_leaves_no_pickles(tmp_path: Path) -> None:
+    grid, runs = write_grid(tmp_path), tmp_path / "runs"
+    cluster = profile(tmp_path, extra={"nodelist": "nosuchnode"})
+    out = launch("--grid", str(grid), "--executor", "slurm", "--cluster", cluster, "--no-report", runs=runs)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().count("\n") == 0 and "nothing was submitted" in out.stderr, out.stderr
+    assert not (runs / "tiny" / "slurm.json").exists() and not list((runs / "tiny").rglob("*.pkl"))
+
+
 def _seconds_per_epoch(out: Path) -> float:
     """This machine's speed on the grid's run below (2 epochs in this process, one thread)."""
     import torch
