@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     plan = make_plan(args)
     if args.status:
-        return show_status(plan.grid, plan.runs, plan.state)
+        return show_status(plan.grid, plan.runs, plan.gdir)
     if args.dry_run:
         return dry_run(plan, args)
     return launch(plan, args)
@@ -222,29 +222,31 @@ def make_plan(args: argparse.Namespace) -> Plan:
     runs = expand(grid, args.profile, seeds=seeds, data_seeds=data_seeds, sets=sets, only=args.only,
                   missing_data=missing)
     built = {} if args.status else check_buildable(runs)  # reading a grid's state needs no model
-    executor, cluster = choose_executor(args)
+    executor, cluster, limits = choose_executor(args)
     runs_dir = Path(os.path.abspath(args.runs_dir))  # once, here: the trainers run in the repository
     gdir = grid_dir(runs_dir, grid)
     queued: set[str] = set()
-    if executor == "slurm" or (gdir / "slurm.json").exists():
+    if not args.status and (executor == "slurm" or (gdir / "slurm.json").exists()):  # --status asks sacct itself
         from ablations.slurm import queued_run_ids
 
         queued = queued_run_ids(gdir)
     state = states(runs, gdir, queued)
     todo = to_launch(runs, state, args.retry_failed)
-    return Plan(grid, args.profile, runs, state, todo, executor, cluster, runs_dir, gdir, missing or [], built=built)
+    return Plan(grid, args.profile, runs, state, todo, executor, cluster, runs_dir, gdir, missing or [], built=built,
+                limits=limits)
 
 
-def choose_executor(args: argparse.Namespace) -> tuple[str, Any]:
+def choose_executor(args: argparse.Namespace) -> tuple[str, Any, Any]:
     executor = pick_executor(args.executor, args.cluster)
-    cluster = None
+    cluster = limits = None
     if executor == "slurm":
-        from ablations.slurm import load_cluster
+        from ablations.slurm import load_cluster, read_limits
 
         cluster = load_cluster(args.cluster)
+        limits = None if args.status else read_limits(cluster)
     elif args.cluster:
         raise LaunchError(f"--cluster: given, but the executor is {executor!r}; add --executor slurm")
-    return executor, cluster
+    return executor, cluster, limits
 
 
 def launch(plan: Plan, args: argparse.Namespace) -> int:
@@ -255,6 +257,8 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
     cost.save()
     runs, todo, gdir, grid = plan.runs, plan.todo, plan.gdir, plan.grid
     skipped_failed = [r for r in runs if plan.state[r.run_id] == "failed" and not args.retry_failed]
+    fresh = not gdir.exists()
+    index_before = (gdir / "grid.json").read_text() if (gdir / "grid.json").is_file() else None
     gdir.mkdir(parents=True, exist_ok=True)
     write_index(gdir, grid, args.profile, runs, plan.estimates)
     from ablations.tensorboard_links import link_tensorboard
@@ -271,15 +275,31 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
     print_cost(plan)
     configs = write_configs(gdir, todo)
     if plan.executor == "slurm":
-        return submit_slurm(plan, args, configs)
+        try:
+            return submit_slurm(plan, args, configs)
+        except ConfigError:  # sbatch refused the first array: nothing submitted, so nothing is left written
+            _undo_index(gdir, configs, fresh, index_before)
+            raise
     return run_here(plan, args, configs)
+
+
+def _undo_index(gdir: Path, configs: dict[str, Path], fresh: bool, index_before: str | None) -> None:
+    """Take back what a launch wrote before a submission that took nothing: the grid's folder when
+    this launch created it, else the configs it wrote and grid.json as it was."""
+    if fresh:
+        shutil.rmtree(gdir, ignore_errors=True)
+        return
+    for path in configs.values():
+        path.unlink(missing_ok=True)
+    if index_before is not None:
+        atomic_write_text(gdir / "grid.json", index_before)
 
 
 def submit_slurm(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> int:
     grid, gdir, todo, cluster, runs_dir = plan.grid, plan.gdir, plan.todo, plan.cluster, plan.runs_dir
     from ablations.slurm import submit
 
-    return submit(grid, gdir, todo, configs, cluster, report=not args.no_report, runs_dir=runs_dir,
+    return submit(grid, gdir, todo, configs, cluster, plan.limits, report=not args.no_report, runs_dir=runs_dir,
                   profile=args.profile, reports_dir=Path(os.path.abspath(args.reports_dir)))
 
 
@@ -305,14 +325,24 @@ def _report(grid: Grid, runs_dir: Path, profile: str, out_dir: Path) -> None:
     print(f"report: {path}")
 
 
-def show_status(grid: Grid, runs: list[PlannedRun], state: dict[str, str]) -> int:
-    by_variant: dict[str, Counter] = {}
+def show_status(grid: Grid, runs: list[PlannedRun], gdir: Path) -> int:
+    """One row per run: its folder's state, and Slurm's (one sacct call) for runs in slurm.json."""
+    from ablations.slurm_jobs import job_states, run_status
+
+    jobs = job_states(gdir) if (gdir / "slurm.json").exists() else {}
+    rows, counts = [], Counter()
     for r in runs:
-        by_variant.setdefault(r.variant, Counter())[state[r.run_id]] += 1
-    columns = ["variant", "pending", "queued", "running", "interrupted", "done", "failed", "diverged"]
-    rows = [{"variant": v, **{c: by_variant[v].get(c, 0) for c in columns[1:]}} for v in by_variant]
-    print(f"grid {grid.name}: {len(runs)} runs")
-    print_table(rows, columns)
+        folder = gdir / r.run_id
+        folder_state = run_state(folder)
+        error = ""
+        if folder_state == "failed":
+            lines = [ln for ln in (folder / "error.txt").read_text(errors="replace").splitlines() if ln.strip()]
+            error = lines[-1].strip() if lines else "error.txt is empty"
+        state, detail = run_status(folder_state, jobs.get(r.run_id), error)
+        counts[state] += 1
+        rows.append({"variant": r.variant, "seed": r.seed, "run_id": r.run_id, "state": state, "detail": detail})
+    print(f"grid {grid.name}: {len(runs)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    print_table(rows, ["variant", "seed", "run_id", "state", "detail"])
     return 0
 
 

@@ -37,6 +37,7 @@ class Plan:
     costs: dict[str, dict[str, float]] = field(default_factory=dict)  # run id → params and MACs
     target: Target | None = None
     built: dict[str, Any] = field(default_factory=dict)  # the distinct models, built on meta while checking
+    limits: Any = None  # the Slurm cluster's limits (ablations.cluster), read once at planning
 
 
 def estimate_costs(plan: Plan, *, calibrate: bool, force: bool, jobs: int = 0) -> CostModel:

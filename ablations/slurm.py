@@ -1,106 +1,31 @@
-"""The Slurm executor, through submitit only: one job array per launch, requeue on preemption or
-timeout from the run's checkpoint, DDP inside a job for multi-GPU runs, a report job after the array.
-
-A cluster profile (``slurm/profiles/*.yaml``)::
-
-    partition: gpu            # required
-    time: 1440                # required: minutes per job (or "HH:MM:SS" / "D-HH:MM:SS")
-    cpus_per_task: 8          # required
-    mem_gb: 64                # required
-    gpus_per_run: 1           # required (0 for CPU-only); >1 runs DDP with one task per GPU
-    nodes: 1                  # nodes per run (multi-node DDP)
-    account: null
-    qos: null
-    constraint: null
-    array_parallelism: 64     # runs of the array at once
-    extra: {}                 # any other sbatch option, e.g. {exclude: "node[01-02]"}
-"""
+"""The Slurm executor, through submitit only: the runs as job arrays that fit the cluster's limits,
+requeue on preemption or timeout from the run's checkpoint, DDP inside a job for multi-task runs,
+one report job after all the arrays. The cluster profile and limits: ``ablations/cluster.py``;
+what was submitted and what the queue says of it: ``ablations/slurm_jobs.py``."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from dataclasses import dataclass, field, fields
+import contextlib
+import io
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ablations.cluster import ClusterLimits, ClusterProfile, load_cluster, read_limits
+from ablations.slurm_jobs import append_record, jobs_in_queue, live_arrays, queued_run_ids
+from ablations.slurm_task import TrainJob
+from vt_core import exit_codes
 from vt_core.overrides import ConfigError
 
-REQUIRED = ("partition", "time", "cpus_per_task", "mem_gb", "gpus_per_run")
-
-
-@dataclass(frozen=True)
-class ClusterProfile:
-    path: str
-    partition: str
-    time: int  # minutes
-    cpus_per_task: int
-    mem_gb: float
-    gpus_per_run: int
-    nodes: int = 1
-    account: str | None = None
-    qos: str | None = None
-    constraint: str | None = None
-    array_parallelism: int = 64
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _minutes(value: Any, path: str) -> int:
-    if isinstance(value, (int, float)) and value > 0:
-        return int(value)
-    if isinstance(value, str):
-        days, _, rest = value.rpartition("-")
-        parts = [int(p) for p in rest.split(":")] if rest.replace(":", "").isdigit() else []
-        if parts and len(parts) <= 3:
-            h, m, s = ([0] * (3 - len(parts)) + parts) if len(parts) > 1 else (0, parts[0], 0)
-            total = (int(days) if days.isdigit() else 0) * 1440 + h * 60 + m + (1 if s else 0)
-            if total > 0:
-                return total
-    raise ConfigError(f"{path}: time {value!r} is not minutes or HH:MM:SS")
-
-
-def load_cluster(path: str | None) -> ClusterProfile:
-    if not path:
-        raise ConfigError("--cluster: the slurm executor needs a cluster profile, "
-                          "e.g. --cluster slurm/profiles/example.yaml")
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"--cluster: {p}: no such file") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"--cluster: {p}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"--cluster: {p}: expected a mapping of fields")
-    missing = [k for k in REQUIRED if data.get(k) in (None, "")]
-    if missing:
-        raise ConfigError(f"--cluster: {p} lacks {', '.join(missing)} (required: {', '.join(REQUIRED)})")
-    known = {f.name for f in fields(ClusterProfile)} - {"path"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"--cluster: {p}: unknown field(s) {', '.join(unknown)}; "
-                          "put other sbatch options under 'extra'")
-    try:
-        prof = ClusterProfile(
-            path=str(p), partition=str(data["partition"]), time=_minutes(data["time"], str(p)),
-            cpus_per_task=int(data["cpus_per_task"]), mem_gb=float(data["mem_gb"]),
-            gpus_per_run=int(data["gpus_per_run"]), nodes=int(data.get("nodes") or 1),
-            account=data.get("account"), qos=data.get("qos"), constraint=data.get("constraint"),
-            array_parallelism=int(data.get("array_parallelism") or 64), extra=dict(data.get("extra") or {}),
-        )
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"--cluster: {p}: {e}") from None
-    if prof.gpus_per_run < 0 or prof.cpus_per_task < 1 or prof.mem_gb <= 0 or prof.nodes < 1:
-        raise ConfigError(f"--cluster: {p}: gpus_per_run ≥ 0, cpus_per_task ≥ 1, mem_gb > 0 and nodes ≥ 1 are needed")
-    return prof
+__all__ = ["ClusterProfile", "TrainJob", "executor_parameters", "load_cluster", "queued_run_ids", "read_limits",
+           "submit"]
+POLL_S = 5  # how often a launcher waiting for room in the queue looks again
 
 
 def executor_parameters(c: ClusterProfile, n_runs: int) -> dict[str, Any]:
     """submitit's parameters for the training array (one task per GPU, DDP across them)."""
-    tasks = max(c.gpus_per_run, 1)
+    tasks = c.tasks_per_node
     params: dict[str, Any] = {
         "slurm_partition": c.partition,
         "timeout_min": c.time,
@@ -109,7 +34,7 @@ def executor_parameters(c: ClusterProfile, n_runs: int) -> dict[str, Any]:
         "cpus_per_task": max(1, c.cpus_per_task // tasks),
         "mem_gb": c.mem_gb,
         "slurm_array_parallelism": min(c.array_parallelism, max(n_runs, 1)),
-        "slurm_signal_delay_s": 120,  # SIGUSR2 that long before the time limit: checkpoint, requeue
+        "slurm_signal_delay_s": c.signal_delay_s,  # SIGUSR2 that long before the time limit: checkpoint, requeue
     }
     if c.gpus_per_run:
         params["gpus_per_node"] = c.gpus_per_run
@@ -124,97 +49,118 @@ def executor_parameters(c: ClusterProfile, n_runs: int) -> dict[str, Any]:
     return params
 
 
-class TrainJob:
-    """One array task: train (or resume) one run. submitit calls ``checkpoint`` on preemption or
-    timeout; it resubmits the same call, which resumes from ``checkpoint.pt``."""
-
-    def __call__(self, config_path: str, out: str) -> dict[str, Any]:
-        import submitit
-        import torch
-
-        from vt_core.run_folder import load_config
-        from vt_core.train import RunBusy, RunInterrupted, train
-
-        cpus = int(os.environ.get("SLURM_CPUS_PER_TASK", "0"))
-        if cpus:  # as many threads as Slurm gave the task, like the local executor's split
-            torch.set_num_threads(cpus)
-        env = submitit.JobEnvironment()
-        if env.num_tasks > 1:
-            submitit.helpers.TorchDistributedEnvironment().export(set_cuda_visible_devices=False)
-        try:
-            return train(load_config(config_path), out, progress=False)
-        except RunInterrupted as e:
-            if e.forward_signal():  # hand the signal to submitit: it calls checkpoint() and requeues
-                pass
-            raise
-        except RunBusy as e:
-            return {"status": "busy", "message": str(e)}
-
-    def checkpoint(self, config_path: str, out: str) -> Any:
-        import submitit
-
-        return submitit.helpers.DelayedSubmission(TrainJob(), config_path, out)
+def hparams_first(grid: Any) -> tuple[str, ...]:
+    """The keys TensorBoard's HParams table leads with: what varies in the grid, then the seeds."""
+    return (*grid.axes(), *(k for k in ("train.seed", "data.seed") if k not in grid.axes()))
 
 
-def submit(grid: Any, gdir: Path, todo: list[Any], configs: dict[str, Path], cluster: ClusterProfile, *,
-           report: bool, runs_dir: Path, profile: str, reports_dir: Path) -> int:
+def array_sizes(n_runs: int, limits: ClusterLimits, room: int | None) -> list[int]:
+    """The arrays to submit now: each at most MaxArraySize tasks, all together within the room
+    MaxSubmitJobs leaves (None: no limit seen); the rest waits for room."""
+    left = n_runs if room is None else min(n_runs, max(room, 0))
+    sizes = []
+    while left > 0:
+        sizes.append(min(left, limits.max_array_size))
+        left -= sizes[-1]
+    return sizes
+
+
+def _room(limits: ClusterLimits) -> int | None:
+    return None if limits.max_submit_jobs is None else limits.max_submit_jobs - jobs_in_queue()
+
+
+def follow_hint(grid: Any, runs_dir: Path, profile: str) -> str:
+    """The --status command for this grid, with every flag that is not the default."""
+    from ablations.grid import GRIDS_DIR
+
+    in_repo = Path(grid.path).resolve().parent == GRIDS_DIR.resolve()
+    cmd = f"python ablations/launch.py --grid {grid.name if in_repo else grid.path}"
+    if profile != "cpu":  # launch.py's --profile default
+        cmd += f" --profile {profile}"
+    if runs_dir.resolve() != Path("runs").resolve():  # launch.py's --runs-dir default
+        cmd += f" --runs-dir {runs_dir}"
+    return cmd + " --status"
+
+
+def submit(grid: Any, gdir: Path, todo: list[Any], configs: dict[str, Path], cluster: ClusterProfile,
+           limits: ClusterLimits, *, report: bool, runs_dir: Path, profile: str, reports_dir: Path) -> int:
+    """Submit ``todo`` as arrays within the cluster's limits (waiting for room where MaxSubmitJobs
+    says so), each recorded in slurm.json as soon as Slurm took it, then one report job after all."""
     import submitit
 
     if not todo:
         print("nothing to submit")
-        return 0
+        return exit_codes.OK
     logs = gdir / ".submitit"
-    executor = submitit.AutoExecutor(folder=logs / "%j", cluster="slurm")  # array tasks: <array>_<task>
+    executor = submitit.AutoExecutor(folder=logs / "%j", cluster="slurm", slurm_max_num_timeout=cluster.max_requeues)
     executor.update_parameters(name=f"vt-{grid.name}", **executor_parameters(cluster, len(todo)))
-    cfg_paths = [str(configs[r.run_id].resolve()) for r in todo]
-    outs = [str((gdir / r.run_id).resolve()) for r in todo]
-    jobs = executor.map_array(TrainJob(), cfg_paths, outs)
-    array_id = jobs[0].job_id.split("_")[0]
-    record = {"array": array_id, "tasks": {j.job_id: r.run_id for j, r in zip(jobs, todo)}}
-    report_id = None
-    if report:
-        rep = submitit.AutoExecutor(folder=logs / "report_%j", cluster="slurm")
-        rep.update_parameters(
-            name=f"vt-{grid.name}-report", slurm_partition=cluster.partition, timeout_min=30, cpus_per_task=1,
-            mem_gb=4, slurm_additional_parameters={"dependency": f"afterany:{array_id}",
-                                                   **({"account": cluster.account} if cluster.account else {})},
-        )
-        from ablations.report import write_report
-
-        report_id = rep.submit(write_report, grid.name, runs_dir=str(runs_dir.resolve()), grid_path=str(grid.path),
-                               out_dir=str((reports_dir / grid.name).resolve()), profile=profile).job_id
-        record["report"] = report_id
-    _append_record(gdir, record)
-    print(f"submitted array {array_id}: {len(jobs)} runs (at most {min(cluster.array_parallelism, len(jobs))} at once)")
-    if report_id:
-        print(f"report job {report_id} runs after the array (afterany)")
-    print(f"follow: python ablations/launch.py --grid {grid.name} --status   logs: {logs}/{array_id}_*/")
-    return 0
-
-
-def _append_record(gdir: Path, record: dict[str, Any]) -> None:
-    from vt_core.run_folder import atomic_write_text
-
-    path = gdir / "slurm.json"
-    records = json.loads(path.read_text()) if path.exists() else []
-    records.append(record)
-    atomic_write_text(path, json.dumps(records, indent=1) + "\n")
-
-
-def queued_run_ids(gdir: Path) -> set[str]:
-    """Run ids whose array task is still pending or running in Slurm (from squeue)."""
-    path = gdir / "slurm.json"
-    if not path.exists():
-        return set()
-    tasks: dict[str, str] = {}
-    arrays = []
-    for rec in json.loads(path.read_text()):
-        tasks.update(rec.get("tasks", {}))
-        arrays.append(rec["array"])
+    job, earlier, arrays, queue, said = TrainJob(hparams_first(grid)), live_arrays(gdir), [], list(todo), False
     try:
-        out = subprocess.run(["squeue", "--noheader", "--array", "--format=%i", f"--jobs={','.join(arrays)}"],
-                             capture_output=True, text=True, timeout=30, env={**os.environ, "SQUEUE_FORMAT": ""})
-    except (OSError, subprocess.SubprocessError):
-        return set()
-    alive = {line.strip() for line in out.stdout.splitlines() if line.strip()}
-    return {rid for jid, rid in tasks.items() if jid in alive}
+        while queue:
+            sizes = array_sizes(len(queue), limits, _room(limits))
+            if not sizes and not said:
+                said = True
+                print(f"the queue takes at most {limits.max_submit_jobs} jobs of yours (MaxSubmitJobs): waiting for "
+                      f"room for the other {len(queue)} runs (Ctrl-C stops waiting; a relaunch submits the rest)",
+                      flush=True)
+            for size in sizes:
+                chunk, queue = queue[:size], queue[size:]
+                arrays.append(_submit_array(executor, job, chunk, configs, gdir, logs))
+            if queue:
+                time.sleep(POLL_S)
+        while report and (room := _room(limits)) is not None and room < 1:  # the report job needs one too
+            time.sleep(POLL_S)
+        report_id = _submit_report(grid, cluster, logs, [*earlier, *arrays], runs_dir, profile, reports_dir) \
+            if report else None
+    except KeyboardInterrupt:
+        print(f"\nstopped waiting: {len(todo) - len(queue)} of {len(todo)} runs submitted (recorded in "
+              f"{gdir / 'slurm.json'}); relaunch to submit the rest")
+        return exit_codes.CTRL_C
+    except Exception as e:  # sbatch refused: say what Slurm took, so that the next launch knows
+        why = next((ln for ln in reversed(str(e).splitlines()) if ln.strip()), type(e).__name__).strip()
+        if not arrays:
+            raise ConfigError(f"sbatch refused the first array ({why}); nothing was submitted") from None
+        print(f"error: sbatch refused ({why}) after {len(todo) - len(queue)} of {len(todo)} runs were submitted in "
+              f"arrays {', '.join(arrays)} (recorded in {gdir / 'slurm.json'}); relaunch to submit the rest",
+              file=sys.stderr)
+        return exit_codes.FAILED
+    print(f"submitted {len(todo)} runs in {len(arrays)} array(s) of at most {limits.max_array_size} "
+          f"(MaxArraySize), at most {min(cluster.array_parallelism, len(todo))} of each at once")
+    if report_id:
+        print(f"report job {report_id} runs after all of them (afterany)")
+    print(f"follow: {follow_hint(grid, runs_dir, profile)}   logs: {logs}/<array>_<task>/")
+    return exit_codes.OK
+
+
+def _submit_array(executor: Any, job: TrainJob, chunk: list[Any], configs: dict[str, Path], gdir: Path,
+                  logs: Path) -> str:
+    """One map_array, recorded at once; a refused one leaves none of submitit's pickles behind."""
+    before = set(logs.glob("*.pkl")) if logs.exists() else set()
+    try:  # submitit prints sbatch's refusal too; it is in the exception, which the caller says in one line
+        with contextlib.redirect_stderr(io.StringIO()):
+            jobs = executor.map_array(job, [str(configs[r.run_id].resolve()) for r in chunk],
+                                      [str((gdir / r.run_id).resolve()) for r in chunk])
+    except BaseException:
+        for p in (set(logs.glob("*.pkl")) - before) if logs.exists() else ():
+            p.unlink(missing_ok=True)
+        raise
+    array_id = jobs[0].job_id.split("_")[0]
+    append_record(gdir, {"array": array_id, "tasks": {j.job_id: r.run_id for j, r in zip(jobs, chunk)}})
+    print(f"submitted array {array_id}: {len(jobs)} runs", flush=True)
+    return array_id
+
+
+def _submit_report(grid: Any, cluster: ClusterProfile, logs: Path, arrays: list[str], runs_dir: Path, profile: str,
+                   reports_dir: Path) -> str:
+    import submitit
+
+    from ablations.report import write_report
+
+    rep = submitit.AutoExecutor(folder=logs / "report_%j", cluster="slurm")
+    extra = {"dependency": "afterany:" + ":".join(arrays), **({"account": cluster.account} if cluster.account else {})}
+    rep.update_parameters(name=f"vt-{grid.name}-report", slurm_partition=cluster.partition, timeout_min=30,
+                          cpus_per_task=1, mem_gb=4, slurm_additional_parameters=extra,
+                          **({"slurm_qos": cluster.qos} if cluster.qos else {}))
+    with contextlib.redirect_stderr(io.StringIO()):  # a refusal is in the exception (one line from submit)
+        return rep.submit(write_report, grid.name, runs_dir=str(runs_dir.resolve()), grid_path=str(grid.path),
+                          out_dir=str((reports_dir / grid.name).resolve()), profile=profile).job_id

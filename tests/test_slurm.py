@@ -65,36 +65,6 @@ def queue_empty(runs: Path, grid: str) -> bool:
     return not queued_run_ids(runs / grid)
 
 
-def test_grid_as_job_array_matches_local(tmp_path: Path) -> None:
-    grid = write_grid(tmp_path, epochs=2)
-    slurm_runs, local_runs = tmp_path / "slurm_runs", tmp_path / "local_runs"
-    out = launch("--grid", str(grid), "--executor", "slurm", "--cluster", CLUSTER, runs=slurm_runs)
-    assert out.returncode == 0, out.stderr
-    assert "submitted array" in out.stdout and "--status" in out.stdout
-    records = json.loads((slurm_runs / "tiny" / "slurm.json").read_text())
-    assert len(records) == 1 and len(records[0]["tasks"]) == 4  # one array of four tasks
-    # the same plan locally while the array runs
-    local = launch("--grid", str(grid), "--executor", "local", "--jobs", "1", "--no-report", runs=local_runs)
-    assert local.returncode == 0, local.stderr
-    wait_for(lambda: all(results(slurm_runs, "tiny").values()) and queue_empty(slurm_runs, "tiny"), 600, "the array")
-    a, b = results(slurm_runs, "tiny"), results(local_runs, "tiny")
-    for key in a:
-        assert a[key]["status"] == "done"
-        for m in ("top1", "top5", "loss", "train_loss"):
-            assert a[key][m] == pytest.approx(b[key][m], abs=1e-6), (key, m)
-    # logs inside the grid's run folder, and the report job ran after the array
-    assert list((slurm_runs / "tiny" / ".submitit").glob(f"{records[0]['array']}_*"))
-    wait_for(lambda: (tmp_path / "reports" / "tiny" / "report.md").exists(), 180, "the report job")
-    # relaunch submits nothing; --dry-run submits nothing
-    again = launch("--grid", str(grid), "--executor", "slurm", "--cluster", CLUSTER, runs=slurm_runs)
-    assert again.returncode == 0 and "nothing to submit" in again.stdout, again.stdout
-    dry = launch("--grid", str(grid), "--executor", "slurm", "--cluster", CLUSTER, "--dry-run", runs=slurm_runs)
-    assert dry.returncode == 0
-    assert len(json.loads((slurm_runs / "tiny" / "slurm.json").read_text())) == 1
-    status = launch("--grid", str(grid), "--status", runs=slurm_runs)
-    assert "done" in status.stdout
-
-
 def test_preempted_job_resumes_from_checkpoint(tmp_path: Path) -> None:
     grid = write_grid(tmp_path, epochs=6)
     runs = tmp_path / "runs"
@@ -112,11 +82,9 @@ def test_preempted_job_resumes_from_checkpoint(tmp_path: Path) -> None:
     assert result["status"] == "done" and result["epochs"] == 6
     epochs = [json.loads(x)["epoch"] for x in (folder / "metrics.jsonl").read_text().splitlines() if "val_top1" in x]
     assert epochs == [1, 2, 3, 4, 5, 6]
-    sacct_cmd = ["sacct", "--noheader", "--jobs", job.split("_")[0], "--format=JobID,Restarts", "--parsable2"]
-    sacct = subprocess.run(sacct_cmd, capture_output=True, text=True).stdout
-    # Slurm truncates a requeued task's log files, so the evidence is the second attempt's own line
+    # Slurm truncates a requeued task's log files, so the evidence is the second attempt's own lines
     logs = "".join(p.read_text(errors="replace") for p in (runs / "tiny" / ".submitit").rglob("*_log.*"))
-    assert "resumed from checkpoint.pt" in logs, (sacct, logs[-2000:])
+    assert "attempt 2 (requeued 1x)" in logs and "resumed from checkpoint.pt" in logs, logs[-2000:]
 
 
 def test_failing_run_is_reported_while_others_finish(tmp_path: Path) -> None:
@@ -139,9 +107,11 @@ def test_failing_run_is_reported_while_others_finish(tmp_path: Path) -> None:
     wait_for(lambda: queue_empty(runs, "tiny") and sum(
         (runs / "tiny" / r["run_id"] / n).exists() for r in index(runs, "tiny") for n in ("result.json", "error.txt")
     ) == 3, 600, "all three runs to end")
-    status = launch("--grid", str(grid), "--status", runs=runs)
-    lines = {ln.split()[0]: ln.split() for ln in status.stdout.splitlines()[2:]}
-    assert lines["broken"][6] == "1" and lines["abs"][5] == "1" and lines["none"][5] == "1", status.stdout
+    status = launch("--grid", str(grid), "--seeds", "0", "--status", runs=runs)
+    rows = {ln.split()[0]: ln for ln in status.stdout.splitlines()[2:]}
+    assert rows["abs"].split()[3] == "done" and rows["none"].split()[3] == "done", status.stdout
+    assert rows["broken"].split()[3] == "failed", status.stdout
     (broken,) = [r for r in index(runs, "tiny") if r["variant"] == "broken"]
-    assert "Traceback" in (runs / "tiny" / broken["run_id"] / "error.txt").read_text()
+    error = (runs / "tiny" / broken["run_id"] / "error.txt").read_text()
+    assert "Traceback" in error and error.strip().splitlines()[-1].strip() in rows["broken"]  # its last line
 
