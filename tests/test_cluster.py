@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ablations.cluster import ClusterLimits, load_cluster, parse_config, parse_time, read_limits
-from tests.test_launch import launch, write_grid
+from tests.support.launch import launch, write_grid
 from vt_core.overrides import ConfigError
 
 BASE = {"partition": "local", "time": 60, "cpus_per_task": 1, "mem_gb": 1, "gpus_per_run": 0}

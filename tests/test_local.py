@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_launch import ROOT, write_grid
+from tests.support.launch import ROOT, write_grid
 
 HOLDER = ("import fcntl, os, sys, time\n"  # holds a run's lock exactly as vt_core.run_folder.RunLock does
           "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)\n"
@@ -147,7 +147,7 @@ def killed(tmp_path_factory) -> dict:
 
 @pytest.mark.slow
 def test_kill_9_of_the_launcher_ends_its_trainers_and_the_run_resumes(killed: dict) -> None:
-    from tests.test_train import final_metrics
+    from tests.support.training import final_metrics
 
     seen, folder = killed["seen"], killed["folder"]
     assert seen["held before"]

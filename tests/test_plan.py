@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ablations.launch import main
-from tests.test_launch import ROOT, launch, snapshot, write_grid
+from tests.support.launch import ROOT, launch, snapshot, write_grid
 
 CIFAR_MISSING = 'add(name="cifar", **{"data.name": "cifar10", "data.root": "no/such/cifar", "model.img_size": 32})\n'
 
@@ -106,7 +106,7 @@ def test_swin_table4_imagenet_cost_and_budget(tmp_path: Path, capsys: pytest.Cap
 
 @pytest.mark.slow
 def test_launch_from_another_directory_with_relative_paths(tmp_path: Path) -> None:
-    from tests.test_data import write_cifar10
+    from tests.support.datasets import write_cifar10
 
     grid = write_grid(tmp_path, extra='add(name="cifar", **{"data.name": "cifar10", "data.root": "data", '
                                       '"train.batch_size": 8, "model.img_size": 32})\n')

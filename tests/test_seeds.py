@@ -10,7 +10,7 @@ import pytest
 
 from ablations.grid import expand, load_grid
 from ablations.launch import main, write_index
-from tests.test_launch import write_grid
+from tests.support.launch import write_grid
 
 
 def test_a_seed_sets_init_and_data_seed(tmp_path: Path) -> None:

@@ -16,9 +16,10 @@ import yaml
 from ablations.cluster import ClusterLimits
 from ablations.slurm import array_sizes, follow_hint
 from ablations.slurm_jobs import JobState, parse_sacct, run_status
-from tests.test_launch import launch, write_grid
-from tests.test_slurm import CLUSTER, _reason, index, queue_empty, results, wait_for
+from tests.support.launch import launch, write_grid
+from tests.support.slurm import CLUSTER, index, queue_empty, results, slurm_unavailable, wait_for
 
+_reason = slurm_unavailable()
 needs_slurm = pytest.mark.skipif(bool(_reason), reason=f"slurm: {_reason}")
 
 
