@@ -22,10 +22,12 @@ if _reason:
 
 
 def test_preempted_job_resumes_from_checkpoint(tmp_path: Path) -> None:
-    grid = write_grid(tmp_path, epochs=6)
+    # long enough (~0.7 s an epoch here) that the signal sent after epoch 1 lands mid-run: 6 epochs of
+    # 128 images ended before it on an idle machine, and a finished job rightly ignores it
+    grid = write_grid(tmp_path, epochs=16)
     runs = tmp_path / "runs"
     out = launch("--grid", str(grid), "--executor", "slurm", "--cluster", CLUSTER, "--only", "abs", "--seeds", "0",
-                 "--no-report", runs=runs)
+                 "--set", "data.train_size=1024", "--no-report", runs=runs)
     assert out.returncode == 0, out.stderr
     (run,) = index(runs, "tiny")
     folder = runs / "tiny" / run["run_id"]
@@ -35,9 +37,9 @@ def test_preempted_job_resumes_from_checkpoint(tmp_path: Path) -> None:
     subprocess.run(["scancel", "--signal=USR2", job], check=True)
     wait_for(lambda: (folder / "result.json").exists(), 600, "the requeued job to finish")
     result = json.loads((folder / "result.json").read_text())
-    assert result["status"] == "done" and result["epochs"] == 6
+    assert result["status"] == "done" and result["epochs"] == 16
     epochs = [json.loads(x)["epoch"] for x in (folder / "metrics.jsonl").read_text().splitlines() if "val_top1" in x]
-    assert epochs == [1, 2, 3, 4, 5, 6]
+    assert epochs == list(range(1, 17))
     # Slurm truncates a requeued task's log files, so the evidence is the second attempt's own lines
     logs = "".join(p.read_text(errors="replace") for p in (runs / "tiny" / ".submitit").rglob("*_log.*"))
     assert "attempt 2 (requeued 1x)" in logs and "resumed from checkpoint.pt" in logs, logs[-2000:]
