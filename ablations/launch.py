@@ -175,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="time a few steps of every distinct model here, even in --dry-run and for large models")
     p.add_argument("--only", nargs="+", help="variant names or glob patterns")
     p.add_argument("--dry-run", action="store_true", help="print the plan; submit and write nothing")
-    p.add_argument("--status", action="store_true", help="pending / running / done / failed / diverged per variant")
+    p.add_argument("--status", action="store_true",
+                   help="one row per run: pending, queued, running, requeued, timed out, cancelled, failed, done …")
     p.add_argument("--retry-failed", action="store_true", help="run failed runs again (resuming their checkpoints)")
     p.add_argument("--runs-dir", default=str(DEFAULT_RUNS), help="where run folders live (default: runs)")
     p.add_argument("--jobs", type=int, default=0, help="local: runs at once (default: as the cores or GPUs allow)")
