@@ -114,6 +114,28 @@ def test_finished_run_is_not_retrained(tmp_path: Path) -> None:
     assert again == first and (out / "result.json").stat().st_mtime_ns == stamp
 
 
+def test_a_run_finished_while_waiting_for_the_lock_is_not_rewritten(tmp_path: Path, monkeypatch) -> None:
+    """Two launches of one grid: the second checks the folder (no result yet), loads its data, and
+    takes the lock only after the first finished. The first check is made to miss the result, as
+    it does in that race; the check after the lock must find it and leave result.json alone."""
+    import vt_core.train as trainer
+
+    out = tmp_path / "run"
+    first = train(tiny_cfg(), out, progress=False)
+    stamp, text = (out / "result.json").stat().st_mtime_ns, (out / "result.json").read_text()
+    calls = []
+    real = trainer.read_result
+
+    def late_result(folder):  # the first look happens before the other process wrote result.json
+        calls.append(folder)
+        return None if len(calls) == 1 else real(folder)
+
+    monkeypatch.setattr(trainer, "read_result", late_result)
+    again = train(tiny_cfg(), out, progress=False)
+    assert len(calls) == 2 and again == first
+    assert (out / "result.json").read_text() == text and (out / "result.json").stat().st_mtime_ns == stamp
+
+
 def test_other_config_in_same_folder_is_refused(tmp_path: Path) -> None:
     from vt_core.overrides import ConfigError
 
