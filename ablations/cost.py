@@ -185,7 +185,6 @@ def calibrate(cfg: RunConfig, threads: int = 0) -> float:
     (forward, cross-entropy, backward, step) on this machine's device, from the median timed step
     (a few steps of a small model take milliseconds, so one busy moment would skew a mean), with
     ``threads`` CPU threads where given (what the local executor gives each run)."""
-
     import torch
 
     before = torch.get_num_threads()

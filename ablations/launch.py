@@ -34,7 +34,7 @@ from ablations.plan import Plan, check_budget, cost_row, estimate_costs, print_c
 from vt_core import exit_codes  # noqa: E402
 from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
 from vt_core.overrides import ConfigError  # noqa: E402
-from vt_core.run_folder import atomic_write_text, config_yaml, run_state  # noqa: E402
+from vt_core.run_folder import atomic_write_text, config_yaml, last_line, run_state  # noqa: E402
 
 DEFAULT_RUNS = Path("runs")
 
@@ -265,7 +265,9 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
     from ablations.tensorboard_links import link_tensorboard
 
     link_tensorboard(gdir)  # human run names for TensorBoard, whatever the executor
-    held = len({r.run_id for r in runs if plan.state[r.run_id] == "running"})
+    from ablations.local import held_runs
+
+    held = len(held_runs(runs, plan.state))
     done_before = len({r.run_id for r in runs}) - len(todo) - held
     print(f"grid {grid.name} ({args.profile}): {len(runs)} runs planned, {done_before} need nothing, {len(todo)} to run"
           f" on {plan.executor}" + (f", {held} held by another process" if held else ""))
@@ -336,9 +338,8 @@ def show_status(grid: Grid, runs: list[PlannedRun], gdir: Path) -> int:
         folder = gdir / r.run_id
         folder_state = run_state(folder)
         error = ""
-        if folder_state == "failed":
-            lines = [ln for ln in (folder / "error.txt").read_text(errors="replace").splitlines() if ln.strip()]
-            error = lines[-1].strip() if lines else "error.txt is empty"
+        if folder_state == "failed":  # the whole last line: --status is where a user reads why
+            error = last_line(folder / "error.txt", limit=None) or "error.txt is empty"
         state, detail = run_status(folder_state, jobs.get(r.run_id), error)
         counts[state] += 1
         rows.append({"variant": r.variant, "seed": r.seed, "run_id": r.run_id, "state": state, "detail": detail})

@@ -174,6 +174,19 @@ def read_result(run_dir: Path) -> dict[str, Any] | None:
         return None
 
 
+def last_line(path: Path, limit: int | None = 200) -> str:
+    """The last non-empty line of a text file (the exception of a traceback), at most ``limit``
+    characters (None: all of it), read from the file's end; "" where there is none."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            lines = [ln.strip() for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
+        return lines[-1][:limit] if lines else ""
+    except OSError:
+        return ""
+
+
 def run_state(run_dir: Path) -> str:
     """done | diverged | failed | running | interrupted | pending."""
     result = read_result(run_dir)

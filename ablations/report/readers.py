@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from vt_core.run_folder import last_line  # noqa: F401  (re-exported: load.py reads error.txt with it)
 
 from .keys import CURVE_KEYS, STATUSES
 
@@ -85,18 +86,6 @@ def transfer_summary(transfer: dict[str, Any] | None) -> str:
     order = ("copied", "resized", "new", "dropped")
     keys = [*order, *sorted(k for k in counts if k not in order)]
     return " · ".join(f"{k} {counts[k]}" for k in keys if isinstance(counts.get(k), int) and counts[k])
-
-
-def last_line(path: Path) -> str:
-    """The last non-empty line of a text file (the exception of a traceback), at most 200 characters."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 4096))
-            lines = [ln.strip() for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
-        return lines[-1][:200] if lines else ""
-    except OSError:
-        return ""
 
 
 def number(x: Any) -> float:
