@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ablations.model_sizes import SizeCache
 from vt_core.config import RunConfig
 from vt_core.overrides import to_dict
 
@@ -77,10 +78,13 @@ def target_of(executor: str, cluster: Any, jobs: int = 0) -> Target:
         gpus = int(cluster.gpus_per_run)
         kind = "cpu" if gpus == 0 else _table_name(str(cluster.constraint or ""))
         return Target(kind, max(gpus, 1) * int(getattr(cluster, "nodes", 1) or 1), here=False)
-    import torch
+    from vt_core.environment import may_have_gpu
 
-    if torch.cuda.is_available():
-        return Target(_table_name(torch.cuda.get_device_name(0)), 1, here=True)
+    if may_have_gpu():  # only then is torch asked (a CPU machine plans torch-free)
+        import torch
+
+        if torch.cuda.is_available():
+            return Target(_table_name(torch.cuda.get_device_name(0)), 1, here=True)
     from ablations.local import slots
 
     return Target("cpu", 1, here=True, threads=slots(jobs)[1])  # the threads the local executor gives a run
@@ -114,9 +118,10 @@ class CostModel:
     """Throughput per distinct model, from finished runs, the calibration cache or the table."""
 
     def __init__(self, target: Target, runs_dir: Path, *, calibrate: bool, force: bool = False,
-                 built: dict[str, Any] | None = None) -> None:
+                 built: dict[str, Any] | None = None, sizes: SizeCache | None = None) -> None:
         self.target, self.calibrate, self.force = target, calibrate, force
         self.built = built or {}  # meta models the plan built already, by repr(model config)
+        self.sizes = sizes if sizes is not None else SizeCache(runs_dir)
         self.cache_path = runs_dir / CALIBRATION_FILE
         self.cache: dict[str, dict[str, Any]] = _read_json(self.cache_path)
         self.measured: dict[str, dict[str, float]] = {}  # model key → params and MACs
@@ -127,7 +132,9 @@ class CostModel:
         """Params and MACs of the model, counted once per distinct config."""
         key = model_key(cfg, "")
         if key not in self.measured:
-            self.measured[key] = _count(cfg, self.built.get(repr(cfg.model)))
+            cached = self.sizes.get(key)
+            self.measured[key] = cached if cached is not None else _count(cfg, self.built.get(repr(cfg.model)))
+            self.sizes.put(key, self.measured[key])
         return self.measured[key]
 
     def add_finished(self, cfg: RunConfig, result: dict[str, Any]) -> None:
@@ -160,6 +167,7 @@ class CostModel:
 
     def save(self) -> None:
         """Write the calibration cache when something new was measured (the runs folder exists then)."""
+        self.sizes.save()
         if self.new_calibrations:
             from vt_core.run_folder import atomic_write_text
 

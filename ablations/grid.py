@@ -338,15 +338,21 @@ def _match(pattern: str, name: str) -> bool:
     return fnmatch.fnmatchcase(name, pattern)
 
 
-def check_buildable(runs: list[PlannedRun]) -> dict[str, Any]:
+def check_buildable(runs: list[PlannedRun], known: Callable[[RunConfig], bool] = lambda cfg: False
+                    ) -> dict[str, Any]:
     """Build every distinct model on the meta device: a variant that cannot be built stops the plan.
-    Returns the meta models by ``repr(model config)``, for counting their cost without a rebuild."""
+    Models ``known`` to have been built before (their sizes are cached) are skipped, so a grid
+    planned again imports no torch. Returns the meta models by ``repr(model config)``, for
+    counting their cost without a rebuild."""
+    pending = [run for run in runs if not known(run.cfg)]
+    if not pending:
+        return {}
     import torch
 
     from vt_core.model import VisionTransformer
 
     built: dict[str, Any] = {}
-    for run in runs:
+    for run in pending:
         key = repr(run.cfg.model)
         if key in built:
             continue

@@ -28,8 +28,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ablations.cost import Estimate  # noqa: E402
+from ablations.cost import Estimate, model_key  # noqa: E402
 from ablations.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
+from ablations.model_sizes import SizeCache  # noqa: E402
 from ablations.plan import Plan, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
 from vt_core import exit_codes  # noqa: E402
 from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
@@ -222,9 +223,10 @@ def make_plan(args: argparse.Namespace) -> Plan:
     missing: list[str] | None = [] if args.dry_run or args.status else None  # a real launch needs its data
     runs = expand(grid, args.profile, seeds=seeds, data_seeds=data_seeds, sets=sets, only=args.only,
                   missing_data=missing)
-    built = {} if args.status else check_buildable(runs)  # reading a grid's state needs no model
-    executor, cluster, limits = choose_executor(args)
     runs_dir = Path(os.path.abspath(args.runs_dir))  # once, here: the trainers run in the repository
+    sizes = SizeCache(runs_dir)  # models counted (so built) before need no build now
+    built = {} if args.status else check_buildable(runs, lambda cfg: sizes.get(model_key(cfg, "")) is not None)
+    executor, cluster, limits = choose_executor(args)
     gdir = grid_dir(runs_dir, grid)
     queued: set[str] = set()
     if not args.status and (executor == "slurm" or (gdir / "slurm.json").exists()):  # --status asks sacct itself
@@ -234,7 +236,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     state = states(runs, gdir, queued)
     todo = to_launch(runs, state, args.retry_failed)
     return Plan(grid, args.profile, runs, state, todo, executor, cluster, runs_dir, gdir, missing or [], built=built,
-                limits=limits)
+                limits=limits, sizes=sizes)
 
 
 def choose_executor(args: argparse.Namespace) -> tuple[str, Any, Any]:

@@ -43,10 +43,12 @@ POLL_S = 0.2
 
 def slots(jobs: int) -> tuple[list[str | None], int]:
     """(GPU id or None per slot, CPU threads per run)."""
-    import torch
+    from vt_core.environment import may_have_gpu
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if torch.cuda.is_available():
+    if may_have_gpu():
+        import torch  # only where a GPU may be: planning on a CPU machine stays torch-free
+    if may_have_gpu() and torch.cuda.is_available():
         n = torch.cuda.device_count()
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         ids = visible.split(",") if visible else [str(i) for i in range(n)]

@@ -12,6 +12,7 @@ from typing import Any
 
 from ablations.cost import CostModel, Estimate, Target, hours_text, target_of
 from ablations.grid import Grid, PlannedRun
+from ablations.model_sizes import SizeCache
 from vt_core.overrides import ConfigError
 
 
@@ -38,12 +39,14 @@ class Plan:
     target: Target | None = None
     built: dict[str, Any] = field(default_factory=dict)  # the distinct models, built on meta while checking
     limits: Any = None  # the Slurm cluster's limits (ablations.cluster), read once at planning
+    sizes: SizeCache | None = None  # params and MACs of models counted before (<runs>/.model_sizes.json)
 
 
 def estimate_costs(plan: Plan, *, calibrate: bool, force: bool, jobs: int = 0) -> CostModel:
     """Each run's estimate and model size into the plan; every distinct model measured once."""
     plan.target = target_of(plan.executor, plan.cluster, jobs)
-    model = CostModel(plan.target, plan.runs_dir, calibrate=calibrate, force=force, built=plan.built)
+    model = CostModel(plan.target, plan.runs_dir, calibrate=calibrate, force=force, built=plan.built,
+                      sizes=plan.sizes)
     for r in plan.runs:  # finished runs of this grid first: the best source for their model config
         if plan.state[r.run_id] == "done":
             try:

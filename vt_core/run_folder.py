@@ -26,7 +26,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-import torch
 import yaml
 
 from .config import RunConfig
@@ -119,6 +118,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
+    import torch  # only a checkpoint write needs it; the launcher's planning reads folders torch-free
+
     _atomic_write(path, lambda f: torch.save(obj, f))
 
 

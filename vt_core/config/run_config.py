@@ -128,15 +128,30 @@ INTERPOLATIONS = ("bicubic", "bilinear", "nearest", "lanczos", "box", "hamming",
 SCHEDULES = ("cosine", "tanh", "step", "multistep", "poly", "constant", "wsd", "rsqrt", "none")
 
 
-def _check_timm_names(tc: "TrainConfig") -> None:
-    """The optimizer and schedule names timm knows (imported here, not at module level: configs
-    build without timm until a recipe is validated)."""
-    from timm.optim import list_optimizers
+# timm.optim.list_optimizers() of the timm this project installs, held here so that a config validates
+# without importing timm (the launcher's planning and --status build no model); tests/test_imports.py
+# checks it still equals timm's list
+KNOWN_OPTIMIZERS = (
+    "adabelief", "adadelta", "adafactor", "adafactorbv", "adafactorbvc", "adagrad", "adahessian", "adam",
+    "adamax", "adamc", "adamp", "adamuon", "adamw", "adamwlegacy", "adan", "adanw", "adopt", "adoptc",
+    "adoptw", "bnbadam", "bnbadam8bit", "bnbadamw", "bnbadamw8bit", "bnbademamix", "bnbademamix8bit",
+    "bnblion", "bnblion8bit", "bnbsgd", "bnbsgd8bit", "cadafactor", "cadafactorbv", "cadafactorbvc", "cadamc",
+    "cadamp", "cadamw", "cadan", "cadanw", "cadopt", "cadoptc", "cadoptw", "clamb", "clambw", "claprop",
+    "clion", "clionc", "cmars", "cnadamc", "cnadamw", "crmsproptf", "csgdc", "csgdp", "csgdw", "fusedadam",
+    "fusedadamw", "fusedlamb", "fusednovograd", "fusedsgd", "kron", "kronc", "kronw", "lamb", "lambc",
+    "lambcd", "lambcw", "lambw", "laprop", "lapropc", "larc", "lars", "lion", "lionc", "madgrad", "madgradw",
+    "mars", "momentum", "muon", "nadam", "nadamc", "nadamlegacy", "nadamuon", "nadamw", "nesterov",
+    "nesterovw", "nlarc", "nlars", "nmuon", "novograd", "novogradc", "novogradw", "radabelief", "radam",
+    "radamlegacy", "radamw", "rmsprop", "rmsproptf", "rmsproptfc", "rmsproptfw", "sgd", "sgdc", "sgdp", "sgdw",
+)
 
-    if tc.opt.lower() not in list_optimizers():
+
+def _check_timm_names(tc: "TrainConfig") -> None:
+    """The optimizer and schedule names timm knows."""
+    if tc.opt.lower() not in KNOWN_OPTIMIZERS:
         import difflib
 
-        close = difflib.get_close_matches(tc.opt.lower(), list_optimizers(), n=3)
+        close = difflib.get_close_matches(tc.opt.lower(), KNOWN_OPTIMIZERS, n=3)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else " (timm.optim.list_optimizers())"
         raise ConfigError(f"train.opt: {tc.opt!r} is not an optimizer timm knows{hint}")
     choice_key("train.sched", tc.sched, SCHEDULES)

@@ -20,6 +20,8 @@ from torch.utils.data import Dataset
 from ..config import DataConfig
 from ..overrides import ConfigError
 from .bundle import DataBundle
+from .catalog import TIMM_ITERABLE_PREFIXES as ITERABLE_PREFIXES
+from .catalog import TIMM_MAP_PREFIXES as MAP_PREFIXES
 from .paths import one_line
 from .transforms import (
     CIFAR10_STATS,
@@ -31,14 +33,7 @@ from .transforms import (
     train_transform,
 )
 
-MAP_PREFIXES = ("torch", "hfds")
-ITERABLE_PREFIXES = ("hfids", "tfds", "wds")
 SPLITS = ("train", "validation")
-
-
-def is_timm_spec(name: str) -> bool:
-    prefix, sep, rest = name.partition("/")
-    return bool(sep and rest) and prefix.lower() in MAP_PREFIXES + ITERABLE_PREFIXES
 
 
 def _check(data: DataConfig) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from timm.layers import register_notrace_module
 from torch import nn
 
 
@@ -13,6 +14,12 @@ class TokenMixer(nn.Module):
     row names it). A mixer that caches per-resolution state (masks, indices, bias tables, filters)
     rebuilds it in ``set_feat_size``; the default has nothing to rebuild.
     """
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # every mixer is a leaf for timm's fx tracer (feature extraction): window partition, padding
+        # and per-resolution caches are shape-dependent control flow, as in timm's own attention
+        super().__init_subclass__(**kwargs)
+        register_notrace_module(cls)
 
     def forward(self, x: torch.Tensor, feat_size: tuple[int, int]) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
