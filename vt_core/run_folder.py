@@ -23,6 +23,7 @@ import json
 import os
 import re
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -188,18 +189,47 @@ def last_line(path: Path, limit: int | None = 200) -> str:
         return ""
 
 
-def run_state(run_dir: Path) -> str:
-    """done | diverged | failed | running | interrupted | pending."""
+class RunState(StrEnum):
+    """What a run folder says of its run. A ``str``, so it prints, compares and serialises as the word
+    the launcher and the report show; ``queued`` is the launcher's (Slurm has it), ``corrupt`` a
+    result.json whose status is none of the ended ones."""
+
+    DONE = "done"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+    RUNNING = "running"
+    INTERRUPTED = "interrupted"
+    PENDING = "pending"
+    QUEUED = "queued"
+    CORRUPT = "corrupt"
+
+    @property
+    def ended(self) -> bool:
+        """Will not train again by itself (failed ones only with --retry-failed)."""
+        return self in (RunState.DONE, RunState.DIVERGED, RunState.FAILED)
+
+    @property
+    def has_result(self) -> bool:
+        """Its result.json holds figures the report can use."""
+        return self in (RunState.DONE, RunState.DIVERGED)
+
+
+RESULT_STATES = (RunState.DONE, RunState.DIVERGED)  # the statuses a trainer writes into result.json
+
+
+def run_state(run_dir: Path) -> RunState:
+    """The state a run folder shows, from its files: result.json, the lock, error.txt, a checkpoint."""
     result = read_result(run_dir)
     if result is not None:
-        return str(result.get("status", "done"))
+        status = result.get("status", "done") if isinstance(result, dict) else None
+        return RunState(status) if status in RESULT_STATES else RunState.CORRUPT
     if (run_dir / LOCK).exists() and is_locked(run_dir):
-        return "running"
+        return RunState.RUNNING
     if (run_dir / ERROR).exists():
-        return "failed"
+        return RunState.FAILED
     if (run_dir / CHECKPOINT).exists():
-        return "interrupted"
-    return "pending"
+        return RunState.INTERRUPTED
+    return RunState.PENDING
 
 
 class RunLock:
