@@ -7,7 +7,7 @@
         --cluster slurm/profiles/example.yaml
 
 Every plan and launch prints each run's estimated device-hours on the chosen executor with the
-estimate's source (ablations/cost.py); ``--budget HOURS`` refuses a plan that needs more.
+estimate's source (ablations/planning/cost.py); ``--budget HOURS`` refuses a plan that needs more.
 
 Exit codes: 0 every planned run ended (done or diverged), 1 some failed, 2 bad input or over budget
 (nothing submitted, nothing written into run folders), 3 runs another process was training were
@@ -28,10 +28,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ablations.cost import Estimate, model_key  # noqa: E402
-from ablations.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
-from ablations.model_sizes import SizeCache  # noqa: E402
-from ablations.plan import Plan, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
+from ablations.planning.cost import Estimate, model_key  # noqa: E402
+from ablations.planning.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
+from ablations.planning.model_sizes import SizeCache  # noqa: E402
+from ablations.planning.plan import Plan, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
 from vt_core import exit_codes  # noqa: E402
 from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
 from vt_core.overrides import ConfigError  # noqa: E402
@@ -230,7 +230,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     gdir = grid_dir(runs_dir, grid)
     queued: set[str] = set()
     if not args.status and (executor == "slurm" or (gdir / "slurm.json").exists()):  # --status asks sacct itself
-        from ablations.slurm import queued_run_ids
+        from ablations.executors.slurm.submit import queued_run_ids
 
         queued = queued_run_ids(gdir)
     state = states(runs, gdir, queued)
@@ -243,7 +243,7 @@ def choose_executor(args: argparse.Namespace) -> tuple[str, Any, Any]:
     executor = pick_executor(args.executor, args.cluster)
     cluster = limits = None
     if executor == "slurm":
-        from ablations.slurm import load_cluster, read_limits
+        from ablations.executors.slurm.submit import load_cluster, read_limits
 
         cluster = load_cluster(args.cluster)
         limits = None if args.status else read_limits(cluster)
@@ -264,10 +264,10 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
     index_before = (gdir / "grid.json").read_text() if (gdir / "grid.json").is_file() else None
     gdir.mkdir(parents=True, exist_ok=True)
     write_index(gdir, grid, args.profile, runs, plan.estimates)
-    from ablations.tensorboard_links import link_tensorboard
+    from ablations.executors.tensorboard import link_tensorboard
 
     link_tensorboard(gdir)  # human run names for TensorBoard, whatever the executor
-    from ablations.local import held_runs
+    from ablations.executors.local import held_runs
 
     held = len(held_runs(runs, plan.state))
     done_before = len({r.run_id for r in runs}) - len(todo) - held
@@ -302,14 +302,14 @@ def _undo_index(gdir: Path, configs: dict[str, Path], fresh: bool, index_before:
 
 def submit_slurm(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> int:
     grid, gdir, todo, cluster, runs_dir = plan.grid, plan.gdir, plan.todo, plan.cluster, plan.runs_dir
-    from ablations.slurm import submit
+    from ablations.executors.slurm.submit import submit
 
     return submit(grid, gdir, todo, configs, cluster, plan.limits, report=not args.no_report, runs_dir=runs_dir,
                   profile=args.profile, reports_dir=Path(os.path.abspath(args.reports_dir)))
 
 
 def run_here(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> int:
-    from ablations.local import held_runs, run_local
+    from ablations.executors.local import held_runs, run_local
 
     code = run_local(plan.gdir, plan.todo, configs, jobs=args.jobs, in_process=plan.executor == "debug",
                      held=args.held, holding=held_runs(plan.runs, plan.state))
@@ -332,7 +332,7 @@ def _report(grid: Grid, runs_dir: Path, profile: str, out_dir: Path) -> None:
 
 def show_status(grid: Grid, runs: list[PlannedRun], gdir: Path) -> int:
     """One row per run: its folder's state, and Slurm's (one sacct call) for runs in slurm.json."""
-    from ablations.slurm_jobs import job_states, run_status
+    from ablations.executors.slurm.jobs import job_states, run_status
 
     jobs = job_states(gdir) if (gdir / "slurm.json").exists() else {}
     rows, counts = [], Counter()
@@ -374,7 +374,7 @@ def show_plan(plan: Plan) -> int:
         print(f"note: {n}")
     cluster, todo = plan.cluster, plan.todo
     if plan.executor == "slurm" and cluster is not None:
-        from ablations.slurm import executor_parameters
+        from ablations.executors.slurm.submit import executor_parameters
 
         print("sbatch parameters:")
         for k, v in executor_parameters(cluster, len(todo)).items():

@@ -85,7 +85,7 @@ def test_missing_data_root_dry_run_warns_real_launch_refuses(tmp_path: Path, cap
 
 
 def test_cifar_size_is_known(tmp_path: Path) -> None:
-    from ablations.cost import train_images
+    from ablations.planning.cost import train_images
     from vt_core.config import DataConfig, RunConfig
 
     assert train_images(RunConfig(data=DataConfig(name="cifar10", root="x"))) == 50_000

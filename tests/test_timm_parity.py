@@ -19,7 +19,7 @@ from torch import nn
 import vt_core
 from tests.support.models import tiered
 from vt_core import ConfigError
-from vt_core.timm_transfer import convert_state_dict, timm_config, timm_family
+from vt_core.weights.timm import convert_state_dict, timm_config, timm_family
 
 TOL = 1e-4
 PRESET_NAMES = [

@@ -47,7 +47,7 @@ def create_model(name_or_config: "str | ModelConfig", **overrides: Any) -> "Visi
 
 def from_timm(timm_model: Any) -> "VisionTransformer":
     """The vt_core model equivalent to a timm ViT / Swin / PVT-v2, with its weights."""
-    from .timm_transfer import from_timm as _from_timm
+    from .weights.timm import from_timm as _from_timm
 
     return _from_timm(timm_model)
 

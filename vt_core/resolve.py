@@ -15,7 +15,7 @@ def resolve(cfg: RunConfig) -> RunConfig:
     n = dataset_num_classes(cfg.data)
     cfg = cfg if cfg.model.num_classes == n else cfg.replace({"model.num_classes": n})
     if cfg.train.init_from:  # the weights must fit this variant: checked from shapes, before anything runs
-        from .pretrained import check
+        from .weights.sources import check
 
         check(cfg.train.init_from, cfg.model)
     return cfg

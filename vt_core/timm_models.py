@@ -14,7 +14,7 @@ timm's own keyword arguments mean what they mean for timm's models: ``num_classe
 classifier), ``in_chans``, ``img_size``, ``global_pool`` ('avg', 'token', ''), ``drop_path_rate``;
 ``drop_rate`` must be 0 (vt_core has no head dropout). Presets with a timm twin (ViT, Swin,
 PVT-v2) carry the twin's pretrained tags, weights on timm's hub, loaded through timm's own
-mechanism and converted by ``vt_core.transfer`` (so ``pretrained=True`` works for a variant too:
+mechanism and converted by ``vt_core.weights.transfer`` (so ``pretrained=True`` works for a variant too:
 a window change resizes the relative tables, a position switched on starts fresh).
 """
 
@@ -73,7 +73,7 @@ def _twin_cfg(preset: str, tag: str) -> dict[str, Any]:
     theirs = get_pretrained_cfg(f"{preset}.{tag}").to_dict()
     out = {**_own_cfg(preset), **{k: theirs[k] for k in _COPIED if theirs.get(k) is not None}}
     out.update(hf_hub_id=f"timm/{preset}.{tag}", custom_load=False,
-               notes=(f"timm's {preset}.{tag} weights, renamed and fitted to the variant by vt_core.transfer",))
+               notes=(f"timm's {preset}.{tag} weights, renamed and fitted to the variant by vt_core.weights.transfer",))
     return out
 
 
@@ -120,8 +120,8 @@ def _model(cfg: ModelConfig, *, num_classes: int | None = None, in_chans: int | 
 
 
 def _filter(state: dict[str, Any], model: VisionTransformer) -> dict[str, Any]:
-    """timm's ``pretrained_filter_fn``: any checkpoint ``vt_core.transfer`` reads → this model's keys."""
-    from .transfer import adapt_for
+    """timm's ``pretrained_filter_fn``: any checkpoint ``vt_core.weights.transfer`` reads → this model's keys."""
+    from .weights.transfer import adapt_for
 
     return adapt_for(model, state, checkpoint=str(model.pretrained_cfg.get("file") or
                                                    model.pretrained_cfg.get("hf_hub_id") or "pretrained"))

@@ -64,7 +64,7 @@ def read_curve(path: str) -> list[dict[str, Any]]:
 
 
 def read_transfer(run_dir: str) -> dict[str, Any] | None:
-    """transfer.json of a run started from pretrained weights (``vt_core.transfer``): the checkpoint,
+    """transfer.json of a run started from pretrained weights (``vt_core.weights.transfer``): the checkpoint,
     its format, the counts per action and the tensors; None where there is none or it does not parse."""
     try:
         with open(run_dir + "/transfer.json", "rb") as f:

@@ -89,7 +89,7 @@ def _read_index(name: str, runs_dir: Path, grid_path: str | Path | None) -> dict
     index = load_index(name, runs_dir)
     if grid_path is not None and (not index.get("description") or "paper" not in index):
         try:
-            from ablations.grid import load_grid
+            from ablations.planning.grid import load_grid
 
             g = load_grid(str(grid_path))
             index.setdefault("paper", g.paper)

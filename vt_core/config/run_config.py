@@ -90,7 +90,7 @@ class TrainConfig:
     eval_sizes: tuple[int, ...] = ()  # extra input sizes evaluated after training
     log_every: int = 50  # steps between logged train scalars
     device: str = "auto"  # auto | cpu | cuda
-    init_from: str = ""  # initial weights: timm:<tag>, a weights file or a run folder (vt_core.pretrained)
+    init_from: str = ""  # initial weights: timm:<tag>, a weights file or a run folder (vt_core.weights.sources)
     layer_decay: float = 0.0  # timm's layer-wise LR decay (e.g. 0.75 to fine-tune); 0 = off
 
     def __post_init__(self) -> None:

@@ -14,7 +14,7 @@ from . import distributed as D
 from .batches import Batch
 
 if TYPE_CHECKING:
-    from .run_parts import RunParts
+    from .parts import RunParts
 
 
 @torch.no_grad()
@@ -43,7 +43,7 @@ def evaluate(model: nn.Module, batches: Iterable[Batch], denv: D.DistEnv, device
 def evaluate_sizes(run: "RunParts") -> dict[str, dict[str, float]]:
     """``{"48": {"loss", "top1", "top5"}}`` for each of ``train.eval_sizes``: in-memory validation
     images are resized (bilinear, antialiased); other data is loaded again at that size."""
-    from .data import load_data
+    from ..data import load_data
 
     cfg, bundle, device = run.cfg, run.bundle, run.device
     out = {}

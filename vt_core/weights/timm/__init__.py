@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..config import ModelConfig
-from ..model import VisionTransformer
-from ..overrides import ConfigError
+from ...config import ModelConfig
+from ...model import VisionTransformer
+from ...overrides import ConfigError
 from .checks import common_fields
 from .keys import KEY_RULES, convert_state_dict
 from .pvt_v2 import pvt_v2_fields

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..overrides import ConfigError
+from ...overrides import ConfigError
 
 FIXED_EPS = 1e-5  # nn.LayerNorm's default: vt_core's stem / patch-merging / spatial-reduction norms
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablations.cost import CostModel, Estimate, Target, hours_text, target_of
-from ablations.grid import Grid, PlannedRun
-from ablations.model_sizes import SizeCache
+from ablations.planning.cost import CostModel, Estimate, Target, hours_text, target_of
+from ablations.planning.grid import Grid, PlannedRun
+from ablations.planning.model_sizes import SizeCache
 from vt_core.overrides import ConfigError
 
 
@@ -38,7 +38,7 @@ class Plan:
     costs: dict[str, dict[str, float]] = field(default_factory=dict)  # run id → params and MACs
     target: Target | None = None
     built: dict[str, Any] = field(default_factory=dict)  # the distinct models, built on meta while checking
-    limits: Any = None  # the Slurm cluster's limits (ablations.cluster), read once at planning
+    limits: Any = None  # the Slurm cluster's limits (ablations.executors.slurm.cluster), read once at planning
     sizes: SizeCache | None = None  # params and MACs of models counted before (<runs>/.model_sizes.json)
 
 

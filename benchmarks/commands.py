@@ -2,7 +2,7 @@
 unknown grid and profile, ``--status``, and ``--dry-run`` of a grid whose estimates are cached, each
 in a fresh process, the median wall time of ``--repeats`` and whether torch was imported.
 
-    python ablations/bench_commands.py [--repeats 5] [--repo PATH]
+    python benchmarks/commands.py [--repeats 5] [--repo PATH]
 
 ``--repo`` times another checkout of the project (e.g. a worktree of an older commit) with the
 same commands, for a before/after comparison; its caches are made first, in a temporary folder.

@@ -38,7 +38,7 @@ from vt_core.config import RunConfig
 from vt_core.overrides import ConfigError
 from vt_core.presets import get_preset
 
-GRIDS_DIR = Path(__file__).resolve().parent / "grids"
+GRIDS_DIR = Path(__file__).resolve().parents[1] / "grids"
 REQUIRED = ("DESCRIPTION", "BASE", "BASELINE", "METRIC", "SEEDS", "PROFILES", "sweep")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-=]*$")
 _GRID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")  # a folder name under the runs folder
@@ -323,7 +323,7 @@ def _resolve(cfg: RunConfig, where: str, missing_data: list[str] | None) -> RunC
     if message not in missing_data:
         missing_data.append(message)
     if cfg.train.init_from:  # the weights are still checked against the model
-        from vt_core.pretrained import check
+        from vt_core.weights.sources import check
 
         try:
             check(cfg.train.init_from, cfg.model)
@@ -365,6 +365,6 @@ def check_buildable(runs: list[PlannedRun], known: Callable[[RunConfig], bool] =
     return built
 
 
-if __name__ == "__main__":  # python ablations/grid.py NAME: print the expansion
+if __name__ == "__main__":  # python ablations/planning/grid.py NAME: print the expansion
     for r in expand(load_grid(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "cpu"):
         print(r.variant, r.seed, r.run_id)

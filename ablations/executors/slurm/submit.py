@@ -1,7 +1,7 @@
 """The Slurm executor, through submitit only: the runs as job arrays that fit the cluster's limits,
 requeue on preemption or timeout from the run's checkpoint, DDP inside a job for multi-task runs,
-one report job after all the arrays. The cluster profile and limits: ``ablations/cluster.py``;
-what was submitted and what the queue says of it: ``ablations/slurm_jobs.py``."""
+one report job after all the arrays. The cluster profile and limits: ``ablations/executors/slurm/cluster.py``;
+what was submitted and what the queue says of it: ``ablations/executors/slurm/jobs.py``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ablations.cluster import ClusterLimits, ClusterProfile, load_cluster, read_limits
-from ablations.slurm_jobs import append_record, jobs_in_queue, live_arrays, queued_run_ids
-from ablations.slurm_task import TrainJob
+from ablations.executors.slurm.cluster import ClusterLimits, ClusterProfile, load_cluster, read_limits
+from ablations.executors.slurm.jobs import append_record, jobs_in_queue, live_arrays, queued_run_ids
+from ablations.executors.slurm.task import TrainJob
 from vt_core import exit_codes
 from vt_core.overrides import ConfigError
 
@@ -71,7 +71,7 @@ def _room(limits: ClusterLimits) -> int | None:
 
 def follow_hint(grid: Any, runs_dir: Path, profile: str) -> str:
     """The --status command for this grid, with every flag that is not the default."""
-    from ablations.grid import GRIDS_DIR
+    from ablations.planning.grid import GRIDS_DIR
 
     in_repo = Path(grid.path).resolve().parent == GRIDS_DIR.resolve()
     cmd = f"python ablations/launch.py --grid {grid.name if in_repo else grid.path}"

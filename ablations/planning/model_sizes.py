@@ -24,7 +24,7 @@ def _valid(entry: Any) -> bool:
 
 
 class SizeCache:
-    """Model key (``ablations.cost.model_key``) → ``{"params": …, "macs": …}``."""
+    """Model key (``ablations.planning.cost.model_key``) → ``{"params": …, "macs": …}``."""
 
     def __init__(self, runs_dir: Path) -> None:
         self.path = runs_dir / SIZES_FILE

@@ -2,7 +2,7 @@
 over 40 distinct models) and ``--status`` over 2,000 finished run folders, each in a fresh process,
 with its wall time and peak RSS. Everything lives in a temporary folder.
 
-    python ablations/bench_plan.py [--variants 400] [--seeds 5]
+    python benchmarks/plan.py [--variants 400] [--seeds 5]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def timed(args: list[str]) -> str:
 
 def fake_finished(grid_path: Path, runs_dir: Path) -> int:
     """A finished run folder (result.json only) for every run of the grid: --status reads them."""
-    from ablations.grid import expand, load_grid
+    from ablations.planning.grid import expand, load_grid
 
     runs = expand(load_grid(str(grid_path)), "cpu")
     for r in runs:

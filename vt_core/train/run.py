@@ -10,7 +10,7 @@ checkpoint.
 
 The run, read from the top: ``train`` checks the folder and takes its lock; ``_train`` builds the
 parts (``RunParts``: model, batches, recipe, log), restores the ``TrainState`` from the checkpoint,
-then loops ``train_epoch`` / ``end_epoch`` (vt_core.epoch) and assembles the result (vt_core.result).
+then loops ``train_epoch`` / ``end_epoch`` (vt_core.train.epoch) and assembles the result (vt_core.train.result).
 """
 
 from __future__ import annotations
@@ -23,21 +23,14 @@ from typing import Any, Sequence
 
 import torch
 
-from . import distributed as D
-from . import exit_codes
-from .batches import Batches
-from .cli import OneLineParser, add_set_argument, overrides_from
-from .config import RunConfig
-from .epoch import end_epoch, evaluate_only, train_epoch
-from .evaluation import evaluate
-from .model import VisionTransformer
-from .overrides import ConfigError
-from .presets import get_preset
-from .recipe import build_recipe
-from .resolve import resolve
-from .result import build_result, result_json
-from .rng import seed_data_draws, seed_everything
-from .run_folder import (
+from .. import exit_codes
+from ..cli import OneLineParser, add_set_argument, overrides_from
+from ..config import RunConfig
+from ..model import VisionTransformer
+from ..overrides import ConfigError
+from ..presets import get_preset
+from ..resolve import resolve
+from ..run_folder import (
     CHECKPOINT,
     CODE_DIFF,
     CONFIG,
@@ -54,10 +47,17 @@ from .run_folder import (
     remove,
     remove_temp_files,
 )
-from .run_log import RunLog
-from .run_parts import RunParts, select_device, wrap_for_training
+from . import distributed as D
+from .batches import Batches
+from .epoch import end_epoch, evaluate_only, train_epoch
+from .evaluation import evaluate
+from .log import RunLog
+from .parts import RunParts, select_device, wrap_for_training
+from .recipe import build_recipe
+from .result import build_result, result_json
+from .rng import seed_data_draws, seed_everything
 from .signals import RunInterrupted, StopFlag
-from .train_state import TrainState, load_checkpoint
+from .state import TrainState, load_checkpoint
 
 __all__ = ["Batches", "RunBusy", "RunInterrupted", "build_config", "evaluate", "main", "resolve", "train"]
 
@@ -85,7 +85,7 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None,
     the folder. A failure leaves error.txt where the folder still takes it. ``hparams_first``: the
     config keys TensorBoard's HParams table leads with (a grid's varying keys and the seeds).
     """
-    from .data import load_data
+    from ..data import load_data
 
     if not str(out).strip():
         raise ConfigError("--out: empty; give the run folder (it is created)")
@@ -144,7 +144,7 @@ def _check_folder_holds(out: Path, cfg: RunConfig) -> None:
 
 
 def _first_difference(a: RunConfig, b: RunConfig) -> str:
-    from .overrides import to_dict
+    from ..overrides import to_dict
 
     da, db = to_dict(a), to_dict(b)
     diffs = [f"{s}.{k}: {da[s].get(k)!r} then, {db[s].get(k)!r} now" for s in db for k in db[s]
@@ -157,7 +157,7 @@ def _initial_weights(cfg: RunConfig, out: Path, model: torch.nn.Module, denv: D.
     ``transfer.json`` and one log line (rank 0)."""
     import json
 
-    from .pretrained import load_into
+    from ..weights.sources import load_into
 
     report = load_into(cfg.train.init_from, model)
     if denv.is_main:
@@ -167,7 +167,7 @@ def _initial_weights(cfg: RunConfig, out: Path, model: torch.nn.Module, denv: D.
 
 def _record_code(out: Path) -> None:
     """``code.diff``: the uncommitted changes of the checkout that (re)starts the run, when there are any."""
-    from .environment import git_diff
+    from ..environment import git_diff
 
     diff = git_diff()
     if diff:

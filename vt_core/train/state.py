@@ -21,10 +21,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from .overrides import ConfigError
+from ..overrides import ConfigError
+from ..run_folder import atomic_torch_save
 from .recipe import Recipe
 from .rng import rng_state, set_rng_state
-from .run_folder import atomic_torch_save
 
 
 class CheckpointError(ConfigError):

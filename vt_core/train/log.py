@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from ..config import RunConfig
+from ..run_folder import METRICS, TB, MetricsLog, write_error
 from . import distributed as D
-from .config import RunConfig
-from .run_folder import METRICS, TB, MetricsLog, write_error
 
 # epoch row key → TensorBoard tag (a key absent from the row, e.g. without EMA, is not logged)
 EPOCH_TAGS = (("train_loss", "train/loss"), ("train_top1", "train/top1"), ("val_loss", "val/loss"),
@@ -119,7 +119,7 @@ def hparams_summaries(cfg: RunConfig, first: Sequence[str] = (), ended: str = "d
 
 def flat_hparams(cfg: RunConfig) -> dict[str, Any]:
     """``{"model.pos": "abs", ...}``: every config field, as HParams takes it (lists as strings)."""
-    from .overrides import to_dict
+    from ..overrides import to_dict
 
     flat: dict[str, Any] = {}
     for section, values in to_dict(cfg).items():

@@ -11,14 +11,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..config import RunConfig, TrainConfig
+from ..overrides import ConfigError
+from ..run_folder import CHECKPOINT
 from . import distributed as D
 from .batches import Batches
-from .config import RunConfig, TrainConfig
-from .overrides import ConfigError
+from .log import RunLog
 from .recipe import Recipe
-from .run_folder import CHECKPOINT
-from .run_log import RunLog
-from .train_state import TrainState, save_checkpoint
+from .state import TrainState, save_checkpoint
 
 
 @dataclass

@@ -13,7 +13,7 @@ weight is changed. Buffers the model rebuilds itself (window masks, relative pos
 are not transferred.
 
 Checkpoints: a ``vt_core`` state dict (a model's, or a run's ``checkpoint.pt``), or a timm state
-dict of a ViT, Swin or PVT-v2 (``vt_core.timm_transfer.KEY_RULES`` renames its keys), as a
+dict of a ViT, Swin or PVT-v2 (``vt_core.weights.timm.KEY_RULES`` renames its keys), as a
 ``.pth``/``.pt``/``.bin`` or ``.safetensors`` file or a mapping in memory.
 """
 
@@ -26,8 +26,8 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from .overrides import ConfigError
-from .timm_transfer import convert_state_dict
+from ..overrides import ConfigError
+from .timm import convert_state_dict
 
 ACTIONS = ("copied", "resized", "new", "dropped")
 _REBUILT = re.compile(r"(relative_position_index|attn_mask|window_index|window_inverse)$")

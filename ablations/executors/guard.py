@@ -1,12 +1,12 @@
 """Trainers end with their launcher: a run process that outlives the launcher that started it trains
 on unwatched, holds its run's lock against the next launch, and competes with it for the cores.
 
-    python -m ablations.guard PARENT_PID -- COMMAND [ARG ...]
+    python -m ablations.executors.guard PARENT_PID -- COMMAND [ARG ...]
 
 asks Linux to send SIGTERM to this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``, kept
 across ``execve``), checks that the parent is still ``PARENT_PID`` (it may have died before the
 request), then replaces itself with COMMAND: no extra process stays. A trainer that gets the signal
-saves a checkpoint at its next step and exits 75 (vt_core.signals), so the next launch resumes it.
+saves a checkpoint at its next step and exits 75 (vt_core.train.signals), so the next launch resumes it.
 
 The guard imports nothing outside the standard library: it runs before every trainer, and loading
 torch here would double each run's start-up. Elsewhere than Linux, ``guarded`` returns the command
@@ -31,7 +31,7 @@ def guarded(cmd: list[str]) -> list[str]:
     the thread that lives as long as the launcher, its main thread."""
     if not sys.platform.startswith("linux"):
         return list(cmd)
-    return [sys.executable, "-m", "ablations.guard", str(os.getpid()), "--", *cmd]
+    return [sys.executable, "-m", "ablations.executors.guard", str(os.getpid()), "--", *cmd]
 
 
 def set_parent_death_signal(sig: int = signal.SIGTERM) -> None:
@@ -44,7 +44,7 @@ def set_parent_death_signal(sig: int = signal.SIGTERM) -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[1] != "--" or not argv[0].isdigit():
-        print("usage: python -m ablations.guard PARENT_PID -- COMMAND [ARG ...]", file=sys.stderr)
+        print("usage: python -m ablations.executors.guard PARENT_PID -- COMMAND [ARG ...]", file=sys.stderr)
         return 2
     parent, cmd = int(argv[0]), argv[2:]
     set_parent_death_signal()

@@ -16,8 +16,8 @@ from typing import Any, Mapping
 
 import torch
 
-from .config import ModelConfig
-from .overrides import ConfigError
+from ..config import ModelConfig
+from ..overrides import ConfigError
 from .transfer import TransferError, TransferReport, plan, to_vt_core, transfer
 
 TIMM = "timm:"
@@ -103,7 +103,7 @@ def read(spec: str, *, shapes_only: bool = False) -> Mapping[str, Any]:
 
 
 def _meta_model(cfg: ModelConfig) -> torch.nn.Module:
-    from .model import VisionTransformer
+    from ..model import VisionTransformer
 
     with torch.random.fork_rng(devices=[]), torch.device("meta"):
         return VisionTransformer(cfg)

@@ -14,12 +14,12 @@ import numpy as np
 import torch
 
 from .evaluation import evaluate_sizes
-from .run_parts import RunParts
-from .train_state import TrainState
+from .parts import RunParts
+from .state import TrainState
 
 
 def build_result(run: RunParts, state: TrainState, diverged: dict[str, int] | None) -> dict[str, Any]:
-    from .measure import measure
+    from ..measure import measure
 
     cfg, history, best = run.cfg, state.history, state.best
     final = history[-1] if history else {}
@@ -67,7 +67,7 @@ def peak_memory(device: torch.device) -> tuple[float, str]:
 def environment(device: torch.device) -> dict[str, Any]:
     """Versions, device, host and the code's provenance (commit, uncommitted changes: then the run
     folder holds ``code.diff``)."""
-    from .environment import describe, provenance
+    from ..environment import describe, provenance
 
     return {**describe(device), "host": platform.node(), **provenance()}
 

@@ -6,13 +6,13 @@ CPU threads are split between concurrent runs; on GPUs each run gets its own dev
 - is in its own session, so Ctrl-C reaches only the launcher, which sends the runs SIGTERM: they
   save a checkpoint and stop, and the next launch resumes them;
 - gets SIGTERM from the kernel when the launcher dies, however it dies (``kill -9`` too), through
-  ``ablations.guard``: the same checkpoint and stop, never a trainer left running unwatched;
+  ``ablations.executors.guard``: the same checkpoint and stop, never a trainer left running unwatched;
 - is told the grid's axes (``--hparams-first``), so TensorBoard's HParams table leads with what varies.
 
 A run another process trains (its folder's lock is held: another launcher's trainer, a Slurm job, a
 ``vt_core.train`` started by hand) gets one line, then the launch waits for it to end
 (``held="wait"``) or leaves it (``held="skip"``); it is never counted as done. Progress lines:
-``ablations.local_progress``; TensorBoard names: ``ablations.tensorboard_links``.
+``ablations.executors.progress``; TensorBoard names: ``ablations.executors.tensorboard``.
 """
 
 from __future__ import annotations
@@ -27,15 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ablations.grid import PlannedRun
-from ablations.guard import guarded
-from ablations.local_progress import EpochReader, Progress, RunProgress, finished_line
-from ablations.tensorboard_links import link_tensorboard
+from ablations.executors.guard import guarded
+from ablations.executors.progress import EpochReader, Progress, RunProgress, finished_line
+from ablations.executors.tensorboard import link_tensorboard
+from ablations.planning.grid import PlannedRun
 from vt_core import exit_codes
 from vt_core.overrides import ConfigError
 from vt_core.run_folder import LOCK, atomic_write_text, config_yaml, is_locked, read_result, run_state
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 HELD = ("wait", "skip")
 ENDED = ("done", "diverged", "failed")  # run_state's states of a run that will not train again by itself
 POLL_S = 0.2

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ablations.model_sizes import SizeCache
+from ablations.planning.model_sizes import SizeCache
 from vt_core.config import RunConfig
 from vt_core.overrides import to_dict
 
@@ -85,7 +85,7 @@ def target_of(executor: str, cluster: Any, jobs: int = 0) -> Target:
 
         if torch.cuda.is_available():
             return Target(_table_name(torch.cuda.get_device_name(0)), 1, here=True)
-    from ablations.local import slots
+    from ablations.executors.local import slots
 
     return Target("cpu", 1, here=True, threads=slots(jobs)[1])  # the threads the local executor gives a run
 

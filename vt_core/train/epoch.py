@@ -12,9 +12,9 @@ import torch
 
 from . import distributed as D
 from .evaluation import evaluate
-from .run_parts import RunParts
+from .parts import RunParts
 from .signals import StopFlag
-from .train_state import Best, TrainState
+from .state import Best, TrainState
 
 
 def train_epoch(run: RunParts, state: TrainState, stop: StopFlag) -> dict[str, int] | None:

@@ -11,7 +11,7 @@ from typing import Any, Callable, ContextManager
 import torch
 from torch import nn
 
-from .config import RunConfig, TrainConfig
+from ..config import RunConfig, TrainConfig
 
 
 @dataclass
@@ -47,7 +47,7 @@ def build_optimizer_and_scheduler(model: nn.Module, tc: TrainConfig, steps_per_e
 
 def build_loss(cfg: RunConfig) -> tuple[Callable | None, nn.Module]:
     """(mixup or None, criterion): Mixup / CutMix give soft targets, which need their own loss."""
-    from .data import build_mixup
+    from ..data import build_mixup
 
     tc = cfg.train
     mixup = build_mixup(cfg.data, cfg.model.num_classes, tc.label_smoothing)

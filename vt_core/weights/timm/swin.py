@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from torch import nn
 
-from ..config import ModelConfig
+from ...config import ModelConfig
 from .checks import fixed_norm, gelu, head_classes, linear, mlp_ratio, one_eps, patch_conv, refuse, square
 
 FAMILY = "Swin"

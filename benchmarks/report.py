@@ -1,7 +1,7 @@
 """Benchmark the report's aggregation: write synthetic run folders, time reading them back.
 
-    python ablations/bench_report.py                     # 10,000 runs: 500 variants × 20 seeds
-    python ablations/bench_report.py --runs 2000 --epochs 100 --keep /tmp/bench_runs
+    python benchmarks/report.py                     # 10,000 runs: 500 variants × 20 seeds
+    python benchmarks/report.py --runs 2000 --epochs 100 --keep /tmp/bench_runs
 
 Each synthetic run folder has the files a real run leaves: a result.json (with eval_sizes for a
 third of them) and a metrics.jsonl with one epoch row and four step rows per epoch; about 1 % of
@@ -79,7 +79,7 @@ def write_synthetic(root: Path, runs: int = 10_000, seeds: int = 20, epochs: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python ablations/bench_report.py", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python benchmarks/report.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, default=10_000)
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--epochs", type=int, default=30)

@@ -8,9 +8,9 @@ from typing import Any, Iterator
 
 import torch
 
+from ..config import RunConfig
+from ..overrides import ConfigError
 from . import distributed as D
-from .config import RunConfig
-from .overrides import ConfigError
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # images B×C×H×W on the device, labels B
 
