@@ -74,8 +74,8 @@ def test_the_transferred_weights_are_the_ones_trained(tmp_path: Path, swin_weigh
 
 def test_validation_subsets_follow_the_run_seed(swin_weights: Path) -> None:
     cfg = build_config("swin_cpu", None, tiny_sets("data.val_subset=100"))
-    from vt_core import distributed as D
     from vt_core.data import load_data
+    from vt_core.train import distributed as D
 
     bundle = load_data(cfg.data, img_size=32)
 
@@ -89,8 +89,8 @@ def test_validation_subsets_follow_the_run_seed(swin_weights: Path) -> None:
 
 
 def test_data_order_follows_the_data_seed_not_the_init_seed() -> None:
-    from vt_core import distributed as D
     from vt_core.data import load_data
+    from vt_core.train import distributed as D
 
     cfg = build_config("vit_cpu", None, tiny_sets())
     bundle = load_data(cfg.data, img_size=32)

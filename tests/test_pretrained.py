@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import save_file
 
 import vt_core
-from vt_core import pretrained
+from vt_core.weights import sources as pretrained
 from vt_core.weights.transfer import TransferError, transfer
 
 SWIN_CPU = dict(img_size=32, patch_size=2, embed_dim=48, depths=(2, 2), num_heads=(2, 4), window_size=4,

@@ -33,8 +33,9 @@ class DataConfig:
     cutmix: float = 0.0  # timm CutMix alpha; 0 = off
     workers: int = 2
     on_device: bool = True  # in-memory data (probes, CIFAR) kept on the training device
-    mean: tuple[float, ...] = ()  # normalisation per channel; () = the dataset's own (ImageNet's for folders)
+    mean: tuple[float, ...] = ()  # normalisation per channel; () = the dataset's own, or the model's (image files)
     std: tuple[float, ...] = ()
+    crop_pct: float = 0.0  # evaluation centre crop of image files (timm's); 0 = the model's data config's (1 for CIFAR)
     interpolation: str = "bicubic"  # resizing of image files (timm's names); a pretrained model's, to fine-tune
     val_subset: int = 0  # evaluate on this many validation images drawn with train.seed (0: all of them)
     skip_broken: bool = False  # image files PIL cannot decode: stop the run naming the file (false) or skip them
@@ -46,6 +47,8 @@ class DataConfig:
             raise ConfigError(f"data.mean / data.std: {list(self.mean)} / {list(self.std)}: give both, with 1 or 3 "
                               f"values each (std > 0), or neither")
         choice_key("data.interpolation", self.interpolation, INTERPOLATIONS)
+        if not 0.0 <= self.crop_pct <= 1.0:
+            raise ConfigError(f"data.crop_pct: {self.crop_pct} must lie in (0, 1] (0: the model's data config's)")
         if not self.name:
             raise ConfigError("data.name: empty; give a probe name, cifar10, cifar100, imagefolder or a timm "
                               "dataset spec")
@@ -76,8 +79,12 @@ class TrainConfig:
     min_lr: float = 1e-5
     weight_decay: float = 0.05
     sched: str = "cosine"
-    warmup_epochs: int = 1
+    warmup_epochs: int = 1  # timm's: the first epochs rise linearly from warmup_lr (inside train.epochs)
     warmup_lr: float = 1e-6
+    cooldown_epochs: int = 0  # timm's: epochs at min_lr after the schedule, added to train.epochs
+    # the LR schedule advances after every optimizer update (smooth: short runs, Swin/DeiT's code) or once
+    # per epoch (timm's train.py default); "update" keeps every earlier run's meaning, see docs/runs.md
+    sched_on: str = "update"
     label_smoothing: float = 0.0
     clip_grad: float = 0.0  # max grad norm; 0 = off
     ema: bool = False
@@ -115,12 +122,20 @@ class TrainConfig:
             raise ConfigError(f"train.warmup_epochs: {self.warmup_epochs} must lie in [0, train.epochs={self.epochs}]")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"train.label_smoothing: {self.label_smoothing} must lie in [0, 1)")
+        if self.cooldown_epochs < 0:
+            raise ConfigError(f"train.cooldown_epochs: {self.cooldown_epochs} must be ≥ 0")
+        choice_key("train.sched_on", self.sched_on, ("update", "epoch"))
         if self.clip_grad < 0:
             raise ConfigError(f"train.clip_grad: {self.clip_grad} must be ≥ 0")
         choice_key("train.amp", self.amp, ("auto", "bf16", "fp32"))
         choice_key("train.device", self.device, ("auto", "cpu", "cuda"))
         if any(s < 1 for s in self.eval_sizes):
             raise ConfigError(f"train.eval_sizes: {list(self.eval_sizes)} must all be ≥ 1")
+
+    @property
+    def total_epochs(self) -> int:
+        """Epochs trained: the schedule's ``epochs`` and the cooldown after it (as timm's train.py counts)."""
+        return self.epochs + self.cooldown_epochs if self.epochs else 0
 
 
 INTERPOLATIONS = ("bicubic", "bilinear", "nearest", "lanczos", "box", "hamming", "random")

@@ -28,8 +28,9 @@ from torch.utils.data import Dataset
 from ..config import DataConfig
 from ..overrides import ConfigError
 from .bundle import DataBundle
+from .normalisation import used_stats
 from .paths import one_line, root_dir, visible
-from .transforms import IMAGENET_STATS, channel_stats, data_stats, eval_transform, train_transform
+from .transforms import channel_stats, eval_transform, train_transform
 
 LAYOUT = "an ImageFolder tree: train/<class>/<images>, val/<class>/<images>"
 TINY_ANNOTATIONS = "val_annotations.txt"
@@ -200,12 +201,12 @@ class FolderImages(Dataset):
 
 def load_imagefolder(data: DataConfig, img_size: int, in_chans: int) -> DataBundle:
     layout = scan(data)
-    stats = data_stats(data, IMAGENET_STATS)
+    stats = used_stats(data)  # the model's data config's, once resolved (vt_core.data.normalisation)
     mean, std = channel_stats(stats, in_chans)
     return DataBundle(
         train=FolderImages(layout.train, train_transform(data, img_size, stats, in_chans),
                            skip_broken=data.skip_broken),
-        val=FolderImages(layout.val, eval_transform(img_size, stats, in_chans, data.interpolation),
+        val=FolderImages(layout.val, eval_transform(img_size, stats, in_chans, data.interpolation, data.crop_pct),
                          skip_broken=data.skip_broken),
         num_classes=len(layout.classes), tensors=None, mean=mean, std=std, classes=layout.classes, name=data.name,
         info={"root": str(layout.root)},

@@ -30,7 +30,7 @@ def train_epoch(run: RunParts, state: TrainState, stop: StopFlag) -> dict[str, i
             if bar is not None:
                 bar.close()
             return {"epoch": state.epoch, "step": state.step, "global_step": state.global_step}
-        loss_sum, correct, n, grad_norm = stats[0].item(), stats[1].item(), stats[2].item(), stats[3].item()
+        loss_sum, correct, n, grad_norm = stats.tolist()  # one host sync, not four
         grad_norm /= denv.world_size  # each rank's norm was summed
         totals.loss += loss_sum
         totals.correct += correct
@@ -96,6 +96,7 @@ def end_epoch(run: RunParts, state: TrainState) -> dict[str, Any]:
         ema_val = evaluate(run.recipe.ema.module, run.batches.val(), denv, run.device, autocast)
         row.update(val_top1_ema=ema_val["top1"], val_loss_ema=ema_val["loss"])
     state.finish_epoch(row)
+    run.recipe.scheduler.step(state.epoch)  # the next epoch's LR (train.sched_on=epoch; a no-op per update)
     run.log.epoch(row)
     run.save(state)
     return row

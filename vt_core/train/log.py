@@ -22,7 +22,7 @@ EPOCH_TAGS = (("train_loss", "train/loss"), ("train_top1", "train/top1"), ("val_
 class RunLog:
     def __init__(self, out: Path, cfg: RunConfig, denv: D.DistEnv, *, global_step: int,
                  progress: bool | None) -> None:
-        self.name, self.epochs, self.tb = out.name, cfg.train.epochs, out / TB
+        self.name, self.epochs, self.tb = out.name, cfg.train.total_epochs, out / TB
         self.writer: Any = None
         self.metrics: MetricsLog | None = None
         self.show = denv.is_main and (sys.stderr.isatty() if progress is None else progress)

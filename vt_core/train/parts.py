@@ -4,6 +4,7 @@ batches, the recipe, the log, and the checkpoint they save into."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,15 @@ class RunParts:
     log: RunLog
     started: float  # time.time() at the start of this process's part of the run (wall_time_s)
 
+    def wall_s(self, state: TrainState) -> float:
+        """The run's wall seconds so far: earlier processes' (up to their last checkpoint) and this one's."""
+        return state.wall_s + time.time() - self.started
+
     def save(self, state: TrainState) -> None:
         """The checkpoint of ``state`` (rank 0 only: every rank holds the same weights)."""
         if self.denv.is_main:
             save_checkpoint(self.out / CHECKPOINT, model=self.model, recipe=self.recipe, state=state,
-                            run_id=self.cfg.run_id())
+                            run_id=self.cfg.run_id(), wall_s=self.wall_s(state))
 
 
 def select_device(cfg: RunConfig, denv: D.DistEnv) -> torch.device:

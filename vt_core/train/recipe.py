@@ -1,4 +1,5 @@
-"""The training recipe built for one model: timm's optimizer and per-step scheduler, EMA, the loss
+"""The training recipe built for one model: timm's optimizer and scheduler (stepped per update or per
+epoch, ``train.sched_on``), EMA, the loss
 (soft-target cross-entropy under Mixup / CutMix, else cross-entropy with label smoothing) and the
 autocast context (bf16 on CUDA with ``train.amp=auto``; no GradScaler: bf16 needs none)."""
 
@@ -17,7 +18,7 @@ from ..config import RunConfig, TrainConfig
 @dataclass
 class Recipe:
     optimizer: torch.optim.Optimizer
-    scheduler: Any  # a timm Scheduler, stepped per update (``step_update``)
+    scheduler: Any  # a timm Scheduler: ``step_update`` after each update, ``step`` after each epoch (one is a no-op)
     ema: Any  # timm.utils.ModelEmaV3, or None without ``train.ema``
     mixup: Callable | None  # timm's Mixup (images, labels) → (mixed images, soft targets), or None
     criterion: nn.Module
@@ -30,8 +31,8 @@ class Recipe:
 
 def build_optimizer_and_scheduler(model: nn.Module, tc: TrainConfig, steps_per_epoch: int) -> tuple[Any, Any]:
     """timm's ``create_optimizer_v2`` (no weight decay on norms, biases, embeddings and bias tables;
-    layer-wise LR decay with ``train.layer_decay``) and ``create_scheduler_v2`` stepping per update,
-    with warmup."""
+    layer-wise LR decay with ``train.layer_decay``) and ``create_scheduler_v2`` with timm's meaning of
+    warm-up, cooldown and min lr, its time counted in updates or in epochs (``train.sched_on``)."""
     from timm.optim import create_optimizer_v2
     from timm.scheduler import create_scheduler_v2
 
@@ -40,7 +41,8 @@ def build_optimizer_and_scheduler(model: nn.Module, tc: TrainConfig, steps_per_e
                                     layer_decay=tc.layer_decay or None)
     scheduler, _ = create_scheduler_v2(  # an evaluation-only run (epochs 0) never steps it
         optimizer, sched=tc.sched, num_epochs=max(tc.epochs, 1), warmup_epochs=tc.warmup_epochs if tc.epochs else 0,
-        warmup_lr=tc.warmup_lr, min_lr=tc.min_lr, step_on_epochs=False, updates_per_epoch=steps_per_epoch,
+        warmup_lr=tc.warmup_lr, min_lr=tc.min_lr, cooldown_epochs=tc.cooldown_epochs,
+        step_on_epochs=tc.sched_on == "epoch", updates_per_epoch=steps_per_epoch,
     )
     return optimizer, scheduler
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import platform
 import resource
-import time
 from typing import Any
 
 import numpy as np
@@ -48,7 +47,7 @@ def build_result(run: RunParts, state: TrainState, diverged: dict[str, int] | No
     result.update(
         params=cost["params"], macs=cost["macs"], gmacs=cost["macs"] / 1e9,
         train_img_per_s=float(np.median(speeds)) if speeds else None,
-        peak_mem_mb=peak_mb, peak_mem_kind=peak_kind, wall_time_s=time.time() - run.started,
+        peak_mem_mb=peak_mb, peak_mem_kind=peak_kind, wall_time_s=run.wall_s(state),
         world_size=run.denv.world_size, env=environment(run.device),
     )
     return result

@@ -26,6 +26,8 @@ import torch
 from .. import exit_codes
 from ..cli import OneLineParser, add_set_argument, overrides_from
 from ..config import RunConfig
+from ..data.normalisation import describe as describe_normalisation
+from ..data.normalisation import line as normalisation_line
 from ..model import VisionTransformer
 from ..overrides import ConfigError
 from ..presets import get_preset
@@ -204,9 +206,11 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
     if state is None:
         state = TrainState()
     elif denv.is_main:  # the log of a requeued job says where it picked up
-        print(f"[{out.name}] resumed from {CHECKPOINT}: epoch {state.epoch + 1}/{tc.epochs}, step {state.step} "
+        print(f"[{out.name}] resumed from {CHECKPOINT}: epoch {state.epoch + 1}/{tc.total_epochs}, step {state.step} "
               f"(global step {state.global_step})", flush=True)
     net = wrap_for_training(model, tc, denv, device)
+    if denv.is_main:  # the log says how the images were normalised (the same line as --dry-run's)
+        print(f"[{out.name}] {normalisation_line(cfg)}", flush=True)
     log = RunLog(out, cfg, denv, global_step=state.global_step, progress=progress)
     if denv.is_main:
         remove(out / ERROR)  # a retried run that resumes is no longer failed
@@ -216,11 +220,12 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
     if tc.epochs == 0 and not state.history:  # evaluation only: the initial (transferred) weights
         evaluate_only(run, state)
     with StopFlag() as stop:
-        while state.epoch < tc.epochs and diverged is None:
+        while state.epoch < tc.total_epochs and diverged is None:
             diverged = train_epoch(run, state, stop)
             if diverged is None:
                 end_epoch(run, state)
     result = build_result(run, state, diverged)
+    result["normalisation"] = describe_normalisation(cfg)
     log.finish(cfg, result, hparams_first)
     if denv.is_main:
         atomic_write_text(out / RESULT, result_json(result))
@@ -228,6 +233,14 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
 
 
 # ---------------------------------------------------------------------------------------- CLI
+def dry_run(cfg: RunConfig) -> int:
+    """``--dry-run``: the config as the run would resolve it (data checked, nothing read or written)."""
+    cfg = resolve(cfg)
+    print(config_yaml(cfg), end="")
+    print(f"# run id {cfg.run_id()}\n# {normalisation_line(cfg)}")
+    return exit_codes.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m vt_core.train", description="Train one run into a run folder.")
     parser.add_argument("--out", required=True, help="the run folder (created; rerun to resume)")
@@ -235,11 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="a RunConfig YAML file (e.g. another run's config.yaml)")
     add_set_argument(parser, "dotted overrides, e.g. model.pos=rel (repeatable; every occurrence counts)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the resolved config, its run id and normalisation; train and write nothing")
     parser.add_argument("--hparams-first", default="", metavar="KEY,KEY",
                         help="config keys TensorBoard's HParams table leads with (the launcher passes a grid's axes)")
     args = parser.parse_args(argv)
     try:
         cfg = build_config(args.preset, args.config, args.set)
+        if args.dry_run:
+            return dry_run(cfg)
         first = [k.strip() for k in args.hparams_first.split(",") if k.strip()]
         result = train(cfg, args.out, progress=False if args.no_progress else None, hparams_first=first)
     except ConfigError as e:

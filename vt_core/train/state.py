@@ -62,6 +62,7 @@ class TrainState:
     totals: EpochTotals = field(default_factory=EpochTotals)
     best: Best = field(default_factory=Best)
     history: list[dict[str, Any]] = field(default_factory=list)  # one row per finished epoch
+    wall_s: float = 0.0  # wall seconds of the processes before this one (resumed runs), up to their checkpoint
 
     def finish_epoch(self, row: dict[str, Any]) -> None:
         """Record the epoch's row and move to the start of the next epoch."""
@@ -71,22 +72,25 @@ class TrainState:
         self.totals = EpochTotals()
         self.epoch, self.step = self.epoch + 1, 0
 
-    def as_checkpoint(self) -> dict[str, Any]:
+    def as_checkpoint(self, wall_s: float) -> dict[str, Any]:
+        """``wall_s``: the run's wall seconds so far, this process's included."""
         return {"epoch": self.epoch, "step": self.step, "global_step": self.global_step, "acc": asdict(self.totals),
-                "best": asdict(self.best), "history": self.history}
+                "best": asdict(self.best), "history": self.history, "wall_s": wall_s}
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict[str, Any]) -> "TrainState":
         return cls(ckpt["epoch"], ckpt["step"], ckpt["global_step"], EpochTotals(**ckpt["acc"]), Best(**ckpt["best"]),
-                   list(ckpt["history"]))
+                   list(ckpt["history"]), float(ckpt.get("wall_s", 0.0)))  # checkpoints before wall_s: 0
 
 
-def save_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, state: TrainState, run_id: str) -> None:
-    """Everything a resume needs, written to a temporary file and renamed over ``path``."""
+def save_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, state: TrainState, run_id: str,
+                    wall_s: float = 0.0) -> None:
+    """Everything a resume needs, written to a temporary file and renamed over ``path``; ``wall_s``:
+    the run's wall seconds so far (a resumed run's result adds its own to them)."""
     atomic_torch_save({
         "model": model.state_dict(), "optimizer": recipe.optimizer.state_dict(),
         "scheduler": recipe.scheduler.state_dict(), "ema": recipe.ema.state_dict() if recipe.ema is not None else None,
-        **state.as_checkpoint(), "rng": rng_state(), "run_id": run_id,
+        **state.as_checkpoint(wall_s), "rng": rng_state(), "run_id": run_id,
     }, path)
 
 
