@@ -198,7 +198,7 @@ def test_transfer_column_and_tensors(tmp_path):
     table = pd.read_csv(out / "table.csv").set_index("variant")
     assert table.loc["wide", "transfer"] == "copied 4 · resized 4 · new 1"
     assert table.loc["no_rel", "transfer"] == "copied 4 · new 1 · dropped 4"
-    assert "Transferred" in (out / "table.md").read_text()
+    assert "Transferred" in md and "Transferred" not in (out / "table.md").read_text()  # in the details
     assert ("- `wide` from `timm:swin_tiny_patch4_window7_224.ms_in1k` (timm swin): resized: "
             "`layers.*.blocks.*.attn.relative_position_bias_table` ×4 [169, 3]→[729, 3]; new: `head.weight`") in md
     assert "- `no_rel` from" in md and "dropped: `layers.*.blocks.*.attn.relative_position_bias_table` ×4" in md
@@ -212,7 +212,7 @@ def test_evaluation_only_one_seed(tmp_path):
     md, out = _write(tmp_path, "eval1")
     assert "evaluates without training" in md and "no learning curves" in md
     assert not (out / "curves.png").exists() and (out / "bars.png").exists()
-    assert "**no interval: one seed**" in md
+    assert "**too few seeds: 2 more needed for a test**" in md
 
 
 def test_evaluation_only_several_seeds(tmp_path):
@@ -246,7 +246,7 @@ def test_several_metrics_one_table_each(small, capsys):
         t = pd.read_csv(out / f"{stem}.csv")
         assert set(t["metric"]) == {metric} and set(t["correction"].dropna()) == {"bh"}
     main = (out / "table.md").read_text()
-    assert "p adj. (Benjamini–Hochberg)" in main and "95% CI (BCa)" in main and "Seeds for Δ = 0.3" in main
+    assert "p adj. (Benjamini–Hochberg)" in main and "95% CI (BCa)" in main and "Seeds for Δ = 0.3" in md
     assert "(`loss`, lower is better)" in md and "Benjamini–Hochberg-adjusted" in md
     assert "--metric top1,top5,val_loss --correction bh --interval bootstrap --min-effect 0.3" in md  # as typed
     path = R.write_report("small", runs_dir=small, out_dir=small / "rep2", metric=["top5", "val_loss"],
@@ -294,3 +294,29 @@ def test_grid_json_without_runs_is_one_line(tmp_path, capsys):
     assert R.main(["--grid", "none", "--runs-dir", str(tmp_path), "--out", str(tmp_path / "rep")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "grid.json: no runs in it" in err[0] and not (tmp_path / "rep").exists()
+
+
+# ------------------------------------------------------------------------------------ what the table shows
+def test_bold_only_where_the_corrected_test_decides(tmp_path):
+    """The best mean from two seeds (no test) or an undecided difference is not bold; a decided one is."""
+    runs = [{"variant": v, "seed": s, "result": _result(x + s)} for v, x, seeds in
+            (("a", 70.0, 3), ("lucky", 90.0, 2), ("close", 70.3, 3)) for s in range(seeds)]
+    _grid(tmp_path, "undecided", runs, ["a", "lucky", "close"])
+    md, out = _write(tmp_path, "undecided")
+    table = (out / "table.md").read_text()
+    assert "**" not in table and "too few seeds: " in table
+    assert not pd.read_csv(out / "table.csv")["best"].any()
+    runs = [{"variant": v, "seed": s, "result": _result(x + s + 0.1 * s * (v == "b"))}
+            for v, x in (("a", 70.0), ("b", 72.0)) for s in range(3)]
+    _grid(tmp_path, "decided", runs, ["a", "b"])
+    md, out = _write(tmp_path, "decided")
+    assert "**73.10** ± " in (out / "table.md").read_text()
+
+
+def test_axis_column_that_repeats_the_variant_is_left_to_the_csv(small):
+    out = small / "rep-axis"
+    R.write_report("small", runs_dir=small, out_dir=out)
+    header = (out / "table.md").read_text().splitlines()[0]
+    assert header.startswith("| Variant | Runs |") and "pos" not in header.split("|")[2]
+    assert list(pd.read_csv(out / "table.csv")["model.pos"]) == ["a", "b"]
+    assert "Effect [95% CI]" in (out / "report.md").read_text()  # the details table
