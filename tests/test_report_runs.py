@@ -320,3 +320,63 @@ def test_axis_column_that_repeats_the_variant_is_left_to_the_csv(small):
     assert header.startswith("| Variant | Runs |") and "pos" not in header.split("|")[2]
     assert list(pd.read_csv(out / "table.csv")["model.pos"]) == ["a", "b"]
     assert "Effect [95% CI]" in (out / "report.md").read_text()  # the details table
+
+
+# ------------------------------------------------------------------------------------ writing the folder
+def _report_in_child(small: Path, out: Path) -> None:
+    import os
+    import sys as _sys
+
+    _sys.stderr = open(os.devnull, "w")  # noqa: SIM115 — the child's stderr: the corrupt-run lines are not the test
+    os._exit(R.main(["--grid", "small", "--runs-dir", str(small), "--out", str(out), "--metric", "top1,top5,val_loss"]))
+
+
+def test_concurrent_reports_on_one_folder_both_finish_complete(small):
+    """Four reports at once on one --out, over an earlier report's stale tables: every one exits 0 and
+    the folder holds one complete report (before: FileNotFoundError from the stale-table unlink)."""
+    import multiprocessing
+
+    out = small / "shared"
+    out.mkdir()
+    for i in range(3000):  # an earlier report's tables of other metrics: the removals take long enough to meet
+        (out / f"table_old{i}.csv").write_text("x\n")
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_report_in_child, args=(small, out)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    names = {p.name for p in out.iterdir()}
+    assert not [n for n in names if n.startswith("table_old") or n.endswith(".tmp")]
+    for stem in ("table", "table_top5", "table_loss"):
+        assert {f"{stem}.csv", f"{stem}.md", f"{stem}.tex"} <= names
+    assert {"report.md", "report.html", "runs.csv", "summary.csv", "bars.png", "bars.pdf"} <= names
+    assert (out / "report.md").read_text().rstrip().endswith("s")  # whole: ends with "Written … in x.y s"
+
+
+def test_full_disk_is_one_line_naming_the_file_and_the_disk(small, monkeypatch, capsys):
+    """ENOSPC writing report.html: one line with the file, the filesystem and what to do, exit 1; the
+    earlier report.md is not lost (every file is written whole or not at all)."""
+    import errno
+    import tempfile
+
+    out = small / "full"
+    assert R.main(["--grid", "small", "--runs-dir", str(small), "--out", str(out)]) == 0
+    before = (out / "report.html").read_text()
+    real = tempfile.mkstemp
+
+    def full(*args, **kwargs):
+        if str(kwargs.get("prefix", "")).startswith(".report.html."):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    capsys.readouterr()
+    assert R.main(["--grid", "small", "--runs-dir", str(small), "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0]
+    assert f"{out / 'report.html'}: cannot write: No space left on device (ENOSPC) on the filesystem at" in err[0]
+    assert "free space there and rerun the same command" in err[0]
+    assert (out / "report.html").read_text() == before
+    assert not list(out.glob(".*.tmp"))

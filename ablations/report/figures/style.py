@@ -51,10 +51,13 @@ def new_figure(width: float, height: float) -> Any:
 
 
 def save(fig: Any, out: Path, stem: str) -> list[Path]:
+    """The figure as PNG and PDF, each file written whole (``output.save_figure``)."""
+    from ..output import save_figure
+
     paths = []
     for ext, kw in (("png", {"dpi": 200}), ("pdf", {})):
         p = out / f"{stem}.{ext}"
-        fig.savefig(p, **kw)
+        save_figure(fig, p, **kw)
         paths.append(p)
     return paths
 
