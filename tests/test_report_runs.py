@@ -380,3 +380,37 @@ def test_full_disk_is_one_line_naming_the_file_and_the_disk(small, monkeypatch, 
     assert "free space there and rerun the same command" in err[0]
     assert (out / "report.html").read_text() == before
     assert not list(out.glob(".*.tmp"))
+
+
+# ------------------------------------------------------------------------------------ hostile files
+@pytest.mark.parametrize("top1", [1e308, -1e308, float("inf"), 100.5])
+def test_out_of_range_metric_is_a_corrupt_run_not_a_number(tmp_path, top1):
+    """A result.json whose top1 no run can produce is reported as corrupt by path and left out of the
+    statistics (before: averaged into '0.00 ±', p 1.000, 'no detectable difference')."""
+    runs = [{"variant": v, "seed": s, "result": _result(70.0 + s + (v == "b"))} for v in "ab" for s in range(3)]
+    runs.append({"variant": "b", "seed": 3, "result": _result(top1)})
+    runs.append({"variant": "a", "seed": 3, "result": _result(73.0)})
+    _grid(tmp_path, "huge", runs, ["a", "b"])
+    agg = R.aggregate("huge", tmp_path)
+    row = agg.runs[(agg.runs["variant"] == "b") & (agg.runs["seed"] == 3)].iloc[0]
+    assert row["status"] == "corrupt" and math.isnan(row["top1"])
+    assert any("b-3-x/result.json: top1 = " in p and "is outside [0, 100]; skipped as corrupt" in p
+               for p in agg.problems)
+    s = R.summarize(agg.runs, "top1", "a", agg.variants).loc["b"]
+    assert s["n"] == 3 and s["mean"] == pytest.approx(72.0)
+
+
+def test_markdown_carries_no_html_from_a_crafted_grid_json(tmp_path):
+    """Names, axis values and the description of a crafted grid.json reach report.md and table.md as
+    text: rendered by a Markdown parser (Python-Markdown) they make no tag and no link."""
+    markdown = pytest.importorskip("markdown")
+    names = ["<marquee>m", "v`<blink>`", "w\\`<iframe src=x>`", "<script>x"]
+    runs = [{"variant": v, "seed": s, "result": _result(70.0 + s + i)} for i, v in enumerate(names) for s in range(3)]
+    _grid(tmp_path, "hostile", runs, names, description="<script>alert(1)</script> [x](javascript:alert(1)) &lt;")
+    md, out = _write(tmp_path, "hostile")
+    for text in (md, (out / "table.md").read_text()):
+        page = markdown.markdown(text, extensions=["tables"]).lower()
+        for tag in ("<marquee", "<blink", "<iframe", "<script", 'href="javascript'):
+            assert tag not in page, tag
+    assert "&lt;script>alert(1)&lt;/script>" in md and "&amp;lt;" in md  # the description, as typed
+    assert "<script" not in (out / "report.html").read_text().lower()

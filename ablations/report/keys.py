@@ -74,10 +74,10 @@ def peak_memory_labels(kinds: set[str]) -> tuple[str, str]:
 
 def bounds(metric: str) -> tuple[float, float]:
     """The values a metric can take: [0, 100] for an accuracy in percent, ≥ 0 for a loss (cross-entropy),
-    unbounded otherwise."""
+    a cost or an epoch count, unbounded otherwise."""
     if is_percent(metric):
         return 0.0, 100.0
-    if "loss" in metric.lower():
+    if "loss" in metric.lower() or metric in (*COSTS, "best_epoch", "epochs"):
         return 0.0, math.inf
     return -math.inf, math.inf
 
