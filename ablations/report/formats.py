@@ -26,7 +26,7 @@ def table_csv(t: Table) -> str:
 
 
 _TAG_LIKE = re.compile(r"<[A-Za-z/!?]|&[A-Za-z0-9#]")
-_LINK_CLOSE = re.compile(r"\]\s*[(\[:]")
+_LINK_CLOSE = re.compile(r"\](?:\(|\s*[\[:])")  # ](url), ] [ref] (Python-Markdown allows the space), ]: url
 
 
 def _outside_code(ch: str, following: str, following_text: str = "") -> str:

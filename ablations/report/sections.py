@@ -15,6 +15,7 @@ import pandas as pd
 
 from .document import Block, FigureBlock, Heading, Items, Paragraph, TableBlock
 from .few_seeds import MIN_SEEDS, TOO_FEW
+from .figures.style import chance_level
 from .keys import STATUSES, cell, decimals, higher_is_better, is_percent, metric_label, seed_key
 from .load import Aggregate
 from .multiplicity import NAMES
@@ -26,14 +27,18 @@ from .table import Table, effect_text, fmt_number, fmt_p, superiority_text, verd
 LIST_MAX = 60  # runs / problems listed one by one in report.md; the rest are counted
 DATA_FILES = ("table.csv", "table.md", "table.tex", "summary.csv", "runs.csv", "curves.csv")
 CAPTIONS = {
-    "bars": "{metric} per variant: bars are means over seeds, whiskers the 95 % {interval}, white points the single "
-            "seeds; the dashed line is the baseline ({baseline}){paper}.",
+    "bars": "{metric} per variant: bars are means over seeds, whiskers the 95 % {interval} (cut at 0 and 100 % for "
+            "an accuracy), white points the single seeds; the dashed line is the baseline ({baseline}){paper}{chance}.",
     "curves": "Learning curves: validation top-1 accuracy and training loss per epoch, mean over seeds with a "
-              "±1 std band.",
+              "±1 std band, cut at 100 % and at a loss of 0 (a symmetric band computed past them holds no value a "
+              "run can have){chance}.",
     "cost": "{metric} against cost (median over seeds; whiskers: 95 % CI of the metric, ±1 std of throughput and "
-            "memory). Points with a black edge and the dashed line form the Pareto front.",
+            "memory). Points with a black edge and the dashed line form the Pareto front, drawn only where the "
+            "costs differ beyond their noise (more than the two ±1 std whiskers and 2 % for measured costs; "
+            "GMACs exactly), which the axis label says otherwise; variants with identical costs are drawn at the "
+            "same value side by side{chance}.",
     "resolution": "{metric} when evaluated at other input resolutions (mean over seeds, ±1 std band); the dotted "
-                  "line marks the training resolution.",
+                  "line marks the training resolution{chance}.",
 }
 
 
@@ -266,10 +271,19 @@ def _figures(c: Content) -> list[Block]:
         return [Paragraph("No figures: no run has finished yet.")]
     paper = "; red diamonds: the paper's numbers" if c.paper else ""
     interval = "BCa bootstrap interval" if c.options.interval == "bootstrap" else "t-interval"
-    return [Heading("Figures"), *[FigureBlock(path, CAPTIONS[stem].format(metric=metric_label(c.metric),
-                                                                          baseline=c.baseline, paper=paper,
-                                                                          interval=interval))
-                                  for stem, path in c.figures]]
+    return [Heading("Figures"), *[FigureBlock(path, CAPTIONS[stem].format(
+        metric=metric_label(c.metric), baseline=c.baseline, paper=paper, interval=interval,
+        chance=_chance_clause(c, stem))) for stem, path in c.figures]]
+
+
+def _chance_clause(c: Content, stem: str) -> str:
+    """What the dotted red line of a figure is, where it has one (the accuracy it plots on a probe)."""
+    resolution = c.metric if c.metric in ("top1", "top5", "loss") else "top1"
+    level = chance_level(c.agg, {"curves": "val_top1", "resolution": resolution}.get(stem, c.metric))
+    if level is None:
+        return ""
+    return (f"; the red dotted line is chance on the probe ({level:g} %: what a model that cannot tell the "
+            f"classes apart gets)")
 
 
 def _unfinished(c: Content) -> list[Block]:

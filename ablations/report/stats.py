@@ -354,13 +354,20 @@ def memory_kinds(runs: pd.DataFrame) -> set[str]:
 
 
 def pareto_front(cost: np.ndarray, value: np.ndarray, *, cost_lower_better: bool = True,
-                 value_higher_better: bool = True) -> np.ndarray:
-    """Boolean mask of the points no other point beats on both cost and value."""
+                 value_higher_better: bool = True, cost_tolerance: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask of the points no other point beats on both cost and value.
+
+    ``cost_tolerance`` (n × n, or None for exact costs): two costs closer than it are the same cost
+    (their difference is noise), so neither beats the other on cost.
+    """
     c = np.asarray(cost, float) * (1 if cost_lower_better else -1)
     y = np.asarray(value, float) * (-1 if value_higher_better else 1)  # both: lower is better now
+    tol = np.zeros((len(c), len(c))) if cost_tolerance is None else np.asarray(cost_tolerance, float)
     ok = np.isfinite(c) & np.isfinite(y)
     mask = np.zeros(len(c), bool)
     for i in np.flatnonzero(ok):
-        dominated = ok & (c <= c[i]) & (y <= y[i]) & ((c < c[i]) | (y < y[i]))
+        cost_no_worse = c <= c[i] + tol[i]
+        cost_better = c < c[i] - tol[i]
+        dominated = ok & cost_no_worse & (y <= y[i]) & (cost_better | (y < y[i]))
         mask[i] = not dominated.any()
     return mask
