@@ -352,16 +352,49 @@ def test_dz_interval_inverts_the_noncentral_t(toy, variant):
 
 
 @pytest.mark.parametrize("variant", ["worse", "partial"])
-def test_g_interval_inverts_the_pooled_noncentral_t(toy, variant):
+def test_g_interval_inverts_welchs_noncentral_t(toy, variant):
+    """Independent seeds: Welch's t as noncentral t (Welch's df, noncentrality δ·s_pooled/se), so the
+    interval of δ = Δ/s_pooled excludes 0 exactly when Welch's test rejects."""
     s = R.summarize(toy.runs, "top1", "base", toy.variants).loc[variant]
     v, b = np.array(list(done_top1(variant).values())), np.array(list(TOP1["base"].values()))
-    t = sps.ttest_ind(v, b, equal_var=True).statistic
-    scale = math.sqrt(1 / len(v) + 1 / len(b))
-    df = len(v) + len(b) - 2
-    assert sps.nct.cdf(t, df, s["effect_low"] / scale) == pytest.approx(0.975, abs=1e-6)
-    assert sps.nct.cdf(t, df, s["effect_high"] / scale) == pytest.approx(0.025, abs=1e-6)
+    ref = sps.ttest_ind(v, b, equal_var=False)
+    pooled = math.sqrt(((len(v) - 1) * v.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(v) + len(b) - 2))
+    scale = math.sqrt(v.var(ddof=1) / len(v) + b.var(ddof=1) / len(b)) / pooled
+    assert sps.nct.cdf(ref.statistic, ref.df, s["effect_low"] / scale) == pytest.approx(0.975, abs=1e-6)
+    assert sps.nct.cdf(ref.statistic, ref.df, s["effect_high"] / scale) == pytest.approx(0.025, abs=1e-6)
     assert s["effect_low"] < s["effect"] < s["effect_high"]
+    assert (s["effect_low"] > 0 or s["effect_high"] < 0) == (ref.pvalue < 0.05)
     assert s["p_sup_low"] <= s["p_superiority"] <= s["p_sup_high"]
+
+
+def test_no_row_reads_against_itself():
+    """Over many random families (paired and Welch, t and bootstrap): a verdict of 'no detectable
+    difference' never stands beside an effect or P(beats) interval that excludes no effect, unless it
+    says why (after the correction, or the bootstrap interval); 'better'/'worse' never beside an
+    interval of Δ that holds 0 (t intervals); below three seeds no effect size at all."""
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n = int(rng.integers(2, 6))
+        base = rng.normal(70, 1, n)
+        values = {"base": dict(enumerate(base))}
+        for k in range(3):
+            seeds = range(n) if trial % 2 else range(k % 2, n + k % 2)  # odd trials paired, even Welch
+            values[f"v{k}"] = {sd: 70 + rng.normal(0, 1) + rng.normal(0.8 * k, 1) for sd in seeds}
+        interval = "bootstrap" if trial % 5 == 0 else "t"
+        s = R.summarize(_frame(values), "top1", "base", interval=interval)
+        for v in ("v0", "v1", "v2"):
+            row = s.loc[v]
+            text = R.verdict_text(row, "top1")
+            if row["verdict"] == "too few seeds":
+                assert all(math.isnan(row[k]) for k in ("effect", "p_superiority", "p_value")), (trial, v)
+                continue
+            excludes = row["effect_low"] > 0 or row["effect_high"] < 0
+            if row["verdict"] == "no detectable difference" and excludes:
+                assert text != "no detectable difference", (trial, v, text)
+            if row["verdict"] in ("better", "worse") and interval == "t":
+                assert row["diff_low"] > 0 or row["diff_high"] < 0, (trial, v)
+            if math.isfinite(row["p_sup_low"]):
+                assert (row["p_sup_low"] > 0.5 or row["p_sup_high"] < 0.5) == excludes, (trial, v)
 
 
 def test_interval_of_p_beats_follows_the_metric_direction(toy):

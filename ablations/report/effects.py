@@ -12,11 +12,11 @@
   loss beats).
 - Their 95 % intervals: the standardised effect's by inverting the noncentral t (Steiger & Fouladi,
   in *What if there were no significance tests?*, 1997; Cumming & Finch, Educ. Psychol. Meas. 61,
-  2001): T = d_z·√n is noncentral t with n − 1 df and noncentrality δ·√n (paired), the pooled
-  T = d / √(1/n_v + 1/n_b) with n_v + n_b − 2 df and noncentrality δ / √(1/n_v + 1/n_b)
-  (independent); the interval of δ is where T's observed value is not in either 2.5 % tail
-  (``scipy.special.nctdtrinc``). P(beats) is a monotone function of δ, so its interval is that
-  function of δ's bounds.
+  2001): T = d_z·√n is noncentral t with n − 1 df and noncentrality δ·√n (paired); Welch's
+  T = Δ / se is (approximately, as in Welch's test) noncentral t with Welch's df and noncentrality
+  δ·s_pooled / se (independent: δ = Δ / s_pooled); the interval of δ is where T's observed value is
+  not in either 2.5 % tail (``scipy.special.nctdtrinc``), so it excludes 0 exactly when the test
+  rejects. P(beats) is a monotone function of δ, so its interval is that function of δ's bounds.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def superiority(diff: float, spread: float, *, higher_better: bool) -> float:
 
 def standardised_interval(t: float, df: float, scale: float, confidence: float = 0.95) -> tuple[float, float]:
     """The interval of a standardised difference δ whose t-statistic ``t`` is noncentral t with ``df``
-    and noncentrality δ / ``scale`` (paired: scale 1/√n; independent: √(1/n_v + 1/n_b)); NaN where
+    and noncentrality δ / ``scale`` (paired: scale 1/√n; Welch: se / s_pooled); NaN where
     the noncentral t cannot be inverted."""
     if not (math.isfinite(t) and math.isfinite(df) and df > 0 and scale > 0):
         return math.nan, math.nan

@@ -170,17 +170,20 @@ def _paired(vx: np.ndarray, bx: np.ndarray) -> dict[str, Any]:
 
 
 def _welch(vx: np.ndarray, bx: np.ndarray) -> dict[str, Any]:
-    """The difference of independent means: Welch's se and df, Hedges' g, and the pooled t of the
-    effect's interval (independent seeds of one spread: d = Δ / s_pooled, P(beats) = Φ(d / √2))."""
+    """The difference of independent means: Welch's se and df, Hedges' g, and what the effect's
+    interval needs: Welch's t as noncentral t with Welch's df and noncentrality δ·s_pooled/se, so that
+    the interval of δ = Δ / s_pooled excludes 0 exactly when Welch's test rejects (P(beats) = Φ(d / √2)
+    for independent seeds of one spread)."""
     nv, nb = len(vx), len(bx)
     var_v, var_b = float(vx.var(ddof=1)), float(bx.var(ddof=1))
     se = math.sqrt(var_v / nv + var_b / nb)
     df = float(welch_df(np.float64(var_v), nv, np.float64(var_b), nb)) if se > 0 else math.nan
     pooled = math.sqrt(((nv - 1) * var_v + (nb - 1) * var_b) / (nv + nb - 2))
-    d = float(vx.mean() - bx.mean()) / pooled if pooled > 0 else math.nan
-    scale = math.sqrt(1 / nv + 1 / nb)
+    diff = float(vx.mean() - bx.mean())
+    d = diff / pooled if pooled > 0 else math.nan
+    t = diff / se if se > 0 else math.nan
     return {"test": "Welch", "se": se, "df": df, "effect": hedges_g(vx, bx), "effect_kind": "g",
-            "_effect": (d / scale, float(nv + nb - 2), scale, math.sqrt(2), d)}
+            "_effect": (t, df, se / pooled if pooled > 0 else math.nan, math.sqrt(2), d)}
 
 
 def _effect_intervals(out: dict[str, Any], higher_better: bool, confidence: float) -> None:

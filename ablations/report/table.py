@@ -149,8 +149,12 @@ def verdict_text(s: pd.Series, metric: str, alpha: float = ALPHA) -> str:
         unit = " pp" if is_percent(metric) else ""
         return f"{TOO_FEW}: {many} more needed for a Δ of {fmt_number(effect, decimals(metric))}{unit}"
     correction = str(s.get("correction", ""))
-    if verdict == "no detectable difference" and correction not in ("", "none") and s["p_value"] < alpha:
+    if verdict != "no detectable difference":
+        return verdict
+    if correction not in ("", "none") and s["p_value"] < alpha:
         return f"{verdict} after {NAMES[correction]}"
+    if s["diff_low"] > 0 or s["diff_high"] < 0:  # a bootstrap interval that excludes 0 where the t-test does not
+        return f"{verdict} by the t-test (its {s.get('interval') or 'bootstrap'} interval excludes 0)"
     return verdict
 
 
