@@ -4,6 +4,7 @@ figures, assemble the document and write it as Markdown and HTML."""
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 import sys
@@ -15,9 +16,10 @@ from typing import Any
 import pandas as pd
 
 from .document import render_html, render_markdown
+from .few_seeds import MIN_SEEDS
 from .figures import draw_figures
 from .formats import table_csv, table_latex, table_markdown
-from .keys import ALPHA, COSTS, METRICS, metric_label
+from .keys import ALPHA, COSTS, METRICS, bounds, metric_label
 from .load import Aggregate, aggregate, load_index
 from .multiplicity import NAMES
 from .output import OutputLock, make_folder, remove_stale, write_text
@@ -197,14 +199,19 @@ def _write_data_files(out: Path, agg: Aggregate, comp: _Computed, name: str, opt
 
 
 def _caption(name: str, metric: str, comp: _Computed, o: StatOptions) -> str:
+    """What the LaTeX table's columns are (the main table: the details are in table.csv and the report)."""
     method = "BCa bootstrap" if o.interval == "bootstrap" else "t"
     corrected = ("not corrected for multiple comparisons" if o.correction == "none"
                  else f"{NAMES[o.correction]}-adjusted over the table's comparisons, which the verdict uses")
-    return (f"{name}: {metric_label(metric)}, mean ± std over seeds with the 95% confidence interval ({method}); "
-            f"Δ: difference to {comp.baseline} with its 95% CI and the p-value of a paired t-test over seeds "
-            f"(Welch's where the seeds differ), {corrected}; effect size (Hedges' g, or d_z paired), the "
-            f"probability of beating {comp.baseline} on a seed, and the smallest difference detectable with 80% "
-            f"power." + (" Best in bold." if metric == comp.metric else ""))
+    low, high = bounds(metric)
+    cut = (f" (cut to [{low:g}, {high:g}], the values it can take)" if math.isfinite(high)
+           else f" (cut at {low:g})" if math.isfinite(low) else "")
+    bold = (f" Bold: the best mean, only where the corrected test decides it against {comp.baseline}."
+            if metric == comp.metric else "")
+    return (f"{name}: {metric_label(metric)}, mean ± std over seeds with the 95% confidence interval ({method}) of "
+            f"the mean{cut}; Δ: difference to {comp.baseline} with its 95% CI; p: of a paired t-test over seeds "
+            f"(Welch's where the seeds differ), {corrected}; below {MIN_SEEDS} seeds on either side no test or "
+            f"verdict.{bold}")
 
 
 def _git_commit() -> str:
