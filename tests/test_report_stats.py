@@ -429,3 +429,11 @@ def test_a_difference_only_its_own_test_sees_says_so():
     assert s.loc["a", "diff_low"] > 0 and s.loc["a", "verdict"] == "no detectable difference"
     assert R.verdict_text(s.loc["a"], "top1") == "no detectable difference after Holm"
     assert R.verdict_text(s.loc["b"], "top1") == "no detectable difference"
+
+
+def test_seeds_for_min_effect_never_below_the_floor():
+    """A difference far above the spread would be 'detected' by 2 seeds in the power formula; 2 seeds
+    get no test, so the column says 3."""
+    runs = _family({"a": 0.001})
+    s = R.summarize(runs, "top1", "base", min_effect=50.0).loc["a"]
+    assert s["seeds_needed"] == 3

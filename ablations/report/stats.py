@@ -325,7 +325,7 @@ def _power(frame: pd.DataFrame, correction: str, alpha: float, power: float, min
                         var_b=np.full(len(frame), float(frame["std"].get(_baseline_of(frame), math.nan)) ** 2),
                         paired=(frame["test"] == "paired").to_numpy(), alpha=level, power=power)
     frame["min_effect"] = np.where(compared, min_effect, math.nan)
-    frame["seeds_needed"] = np.where(compared, need, math.nan)
+    frame["seeds_needed"] = np.where(compared, np.maximum(need, MIN_SEEDS), math.nan)  # never below the floor
 
 
 def _baseline_of(frame: pd.DataFrame) -> Any:
