@@ -67,15 +67,16 @@ def write_error(path: Path, err: OSError) -> RunFolderError:
         except OSError:
             free = ""
         return RunFolderError(f"{what} on the filesystem at {disk}{free}; free space there and rerun the "
-                              "same command to resume from the last checkpoint")
+                              "same command (a run resumes from its last checkpoint)")
     if err.errno == errno.EROFS:
         return RunFolderError(f"{what}: the filesystem at {disk} is mounted read-only; choose another --out "
                               "or make it writable")
     if err.errno in (errno.EACCES, errno.EPERM):
-        return RunFolderError(f"{what}; make the run folder writable for this user or choose another --out")
+        return RunFolderError(f"{what}; make the folder writable for this user or choose another --out")
     if err.errno in (errno.EEXIST, errno.ENOTDIR):
         return RunFolderError(f"{what}: a file stands where a folder should be; move it or choose another --out")
-    return RunFolderError(f"{what}; check the disk, then rerun the same command to resume")
+    return RunFolderError(f"{what}; check the disk, then rerun the same command (a run resumes from its last "
+                          "checkpoint)")
 
 
 def _os_error_in(exc: BaseException) -> OSError | None:

@@ -6,7 +6,7 @@
         --interval bootstrap --min-effect 0.3
 
 Exit codes: 0 written, 2 bad input (no grid.json, one without runs, an unknown metric, profile or
-option), one line on stderr.
+option), 1 the output cannot be written (a full or read-only disk), one line on stderr.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from vt_core.cli import OneLineParser
 from vt_core.overrides import ConfigError
 
 from .multiplicity import CORRECTIONS
+from .output import ReportWriteError
 from .stats import INTERVALS
 from .write import write_report
 
@@ -59,5 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return exit_codes.BAD_INPUT
+    except ReportWriteError as e:  # a full or read-only disk: the file, the disk and what to do
+        print(f"error: {e}", file=sys.stderr)
+        return exit_codes.FAILED
     print(f"report: {path}")
     return exit_codes.OK
