@@ -194,12 +194,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    _check_path_args(args)
     plan = make_plan(args)
     if args.status:
         return show_status(plan.grid, plan.runs, plan.gdir)
     if args.dry_run:
         return dry_run(plan, args)
     return launch(plan, args)
+
+
+def _check_path_args(args: argparse.Namespace) -> None:
+    """Empty folders (the current one) and over-long names refused before anything is read."""
+    from ablations.path_args import check_path
+
+    check_path("--grid", args.grid, "a grid name or a grid module's path")
+    check_path("--runs-dir", args.runs_dir)
+    check_path("--reports-dir", args.reports_dir)
 
 
 def dry_run(plan: Plan, args: argparse.Namespace) -> int:

@@ -47,12 +47,30 @@ class RunFolderError(Exception):
 
 
 def _mount_point(path: Path) -> Path:
+    """The mount ``path`` lies on: the longest mount point in the kernel's table above it (a bind
+    mount of a folder shares its device with its parent, so ``os.path.ismount`` misses it and would
+    name ``/``); where there is no table, the nearest folder ``os.path.ismount`` recognises."""
     path = Path(os.path.abspath(path))
     while not path.exists() and path != path.parent:
         path = path.parent
+    real = Path(os.path.realpath(path))
+    above = [m for m in _mount_points() if m == real or m in real.parents]
+    if above:
+        return max(above, key=lambda m: len(m.parts))
     while not os.path.ismount(path) and path != path.parent:
         path = path.parent
     return path
+
+
+def _mount_points(table: str = "/proc/self/mountinfo") -> list[Path]:
+    """Mount points from Linux's mountinfo (its fifth field, with spaces written as \\040); [] elsewhere."""
+    try:
+        with open(table, encoding="utf-8", errors="replace") as f:
+            rows = [line.split() for line in f]
+    except OSError:
+        return []
+    decode = re.compile(r"\\([0-7]{3})")
+    return [Path(decode.sub(lambda m: chr(int(m.group(1), 8)), row[4])) for row in rows if len(row) > 4]
 
 
 def write_error(path: Path, err: OSError) -> RunFolderError:

@@ -202,7 +202,8 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
         model = model.to(memory_format=torch.channels_last)
     batches = Batches(bundle, cfg, denv, device)
     recipe = build_recipe(cfg, model, steps_per_epoch=batches.steps_per_epoch, device=device)
-    state = load_checkpoint(out / CHECKPOINT, model=model, recipe=recipe, device=device, run_id=cfg.run_id())
+    state = load_checkpoint(out / CHECKPOINT, model=model, recipe=recipe, device=device, run_id=cfg.run_id(),
+                            steps_per_epoch=batches.steps_per_epoch)
     if state is None:
         state = TrainState()
     elif denv.is_main:  # the log of a requeued job says where it picked up

@@ -14,7 +14,10 @@ saying how to start over; the file is left as it is.
 from __future__ import annotations
 
 import pickle
-from dataclasses import asdict, dataclass, field
+import pickletools
+import warnings
+import zipfile
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +81,43 @@ class TrainState:
                 "best": asdict(self.best), "history": self.history, "wall_s": wall_s}
 
     @classmethod
-    def from_checkpoint(cls, ckpt: dict[str, Any]) -> "TrainState":
+    def from_checkpoint(cls, ckpt: dict[str, Any], steps_per_epoch: int | None = None) -> "TrainState":
+        """Raises ValueError naming the first field whose type or range no trainer writes."""
+        _check_fields(ckpt, steps_per_epoch)
         return cls(ckpt["epoch"], ckpt["step"], ckpt["global_step"], EpochTotals(**ckpt["acc"]), Best(**ckpt["best"]),
                    list(ckpt["history"]), float(ckpt.get("wall_s", 0.0)))  # checkpoints before wall_s: 0
+
+
+def _check_fields(ckpt: dict[str, Any], steps_per_epoch: int | None) -> None:
+    """The loop trusts these fields: a wrong type or range fails here, in words, instead of deep in
+    the loop (a step past the epoch's end leaves it without batches: a division by zero)."""
+    def whole(key: str, value: Any, top: int | None = None) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (top is not None and value > top):
+            bound = f"0..{top}" if top is not None else "≥ 0"
+            raise ValueError(f"field {key!r} is {value!r}, not a whole number {bound}")
+
+    whole("epoch", ckpt["epoch"])
+    whole("step", ckpt["step"], steps_per_epoch)
+    whole("global_step", ckpt["global_step"])
+    for key, kind in (("acc", EpochTotals), ("best", Best)):
+        part = ckpt[key]
+        names = {f.name for f in fields(kind)}
+        if not isinstance(part, dict) or set(part) != names:
+            raise ValueError(f"field {key!r} is {_short(part)}, not a dict of {', '.join(sorted(names))}")
+        bad = [k for k, v in part.items() if isinstance(v, bool) or not isinstance(v, (int, float))]
+        if bad:
+            raise ValueError(f"field {key}.{bad[0]} is {_short(part[bad[0]])}, not a number")
+    wall = ckpt.get("wall_s", 0.0)  # checkpoints before wall_s have none
+    if isinstance(wall, bool) or not isinstance(wall, (int, float)) or not 0 <= wall < float("inf"):
+        raise ValueError(f"field 'wall_s' is {_short(wall)}, not a number of seconds ≥ 0")
+    history = ckpt["history"]
+    if not isinstance(history, list) or not all(isinstance(row, dict) for row in history):
+        raise ValueError(f"field 'history' is {_short(history)}, not a list of epoch rows")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return f"a {type(value).__name__} ({text if len(text) <= 40 else text[:39] + '…'})"
 
 
 def save_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, state: TrainState, run_id: str,
@@ -95,7 +132,7 @@ def save_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, state: Trai
 
 
 def load_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, device: torch.device,
-                    run_id: str) -> TrainState | None:
+                    run_id: str, steps_per_epoch: int | None = None) -> TrainState | None:
     """Restore model, optimizer, scheduler, EMA and RNG states from ``path``; None when there is none.
     Raises CheckpointError, and changes nothing on disk, when the file cannot be resumed from."""
     if not path.exists():
@@ -110,18 +147,25 @@ def load_checkpoint(path: Path, *, model: nn.Module, recipe: Recipe, device: tor
         recipe.scheduler.load_state_dict(ckpt["scheduler"])
         if recipe.ema is not None and ckpt.get("ema") is not None:
             recipe.ema.load_state_dict(ckpt["ema"])
-        state = TrainState.from_checkpoint(ckpt)
+        state = TrainState.from_checkpoint(ckpt, steps_per_epoch)
         set_rng_state(ckpt["rng"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as e:  # a field's type
         raise CheckpointError(path, f"is not a checkpoint this trainer wrote ({_one_line(e)})") from None
     return state
 
 
 def _read(path: Path, device: torch.device) -> Any:
     try:
-        return torch.load(path, map_location=device, weights_only=True)
+        with warnings.catch_warnings():  # a pickle of another protocol: torch warns in two lines, then refuses it
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as e:  # the weights-only unpickler met a global it does not admit
         unsafe = _unsafe_globals(path)
+        legacy = _legacy_globals(path) if not unsafe and not zipfile.is_zipfile(path) else ""
+        if legacy:  # not torch.save's zip file: a bare or legacy-format pickle naming code to run
+            raise CheckpointError(path, f"refused: it is a pickle in torch's legacy (non-zip) format or a bare "
+                                        f"pickle, referencing {legacy}, not the zip file of tensors, numbers, "
+                                        "strings, lists and dicts this trainer writes; nothing in it was run") from None
         if not unsafe:  # a cut pickle, not a refused one
             raise CheckpointError(path, f"cannot be read ({_one_line(e)}); it may be truncated") from None
         raise CheckpointError(path, f"refused: its pickle references {unsafe}, which "
@@ -139,6 +183,27 @@ def _unsafe_globals(path: Path) -> str:
         return ", ".join(torch.serialization.get_unsafe_globals_in_checkpoint(path))
     except Exception:  # noqa: BLE001
         return ""
+
+
+def _legacy_globals(path: Path) -> str:
+    """The globals a file that is no zip names in its first pickles (torch's legacy format is a row
+    of them: magic number, protocol, system info, the object), listed from the opcodes without
+    running anything ("" if none)."""
+    names: list[str] = []
+    try:
+        with open(path, "rb") as f:
+            for _ in range(8):
+                strings: list[str] = []
+                for op, arg, _pos in pickletools.genops(f):
+                    if isinstance(arg, str):
+                        strings.append(arg)
+                    if op.name == "GLOBAL":
+                        names.append(str(arg).replace(" ", "."))
+                    elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                        names.append(".".join(strings[-2:]))
+    except Exception:  # noqa: BLE001 - past the pickles: tensor bytes, or the end of the file
+        pass
+    return ", ".join(dict.fromkeys(names))
 
 
 def _one_line(e: BaseException, limit: int = 160) -> str:

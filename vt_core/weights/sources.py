@@ -46,14 +46,30 @@ def _file(spec: str) -> Path:
     path = Path(spec).expanduser()
     if path.is_dir():
         path = path / CHECKPOINT
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"train.init_from: {path} is not a regular file ({_kind(path)}); a run folder's "
+                              f"{CHECKPOINT} is the file its trainer wrote")
         if not path.is_file():
             raise ConfigError(f"train.init_from: {path.parent} is a folder without {CHECKPOINT} (not a run folder)")
     elif not path.exists():
         raise ConfigError(f"train.init_from: {path} does not exist (a timm:<tag>, a weights file or a run folder)")
+    elif not path.is_file():  # a FIFO would block the read at planning forever; a device is no weights file
+        raise ConfigError(f"train.init_from: {path} is not a regular file ({_kind(path)}); give a weights file, "
+                          "a run folder or timm:<tag>")
     elif path.suffix not in FILE_SUFFIXES:
         raise ConfigError(f"train.init_from: {path}: expected one of {', '.join(FILE_SUFFIXES)}, a run folder "
                           f"or timm:<tag>")
     return path
+
+
+def _kind(path: Path) -> str:
+    """What a path that is no regular file is, in a word."""
+    import stat
+
+    mode = path.stat().st_mode
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
+    return next((word for test, word in kinds if test(mode)), "not a file")
 
 
 def _read_file(path: Path, *, shapes_only: bool) -> Mapping[str, Any]:

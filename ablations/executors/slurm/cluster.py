@@ -39,6 +39,7 @@ REQUIRED = ("partition", "time", "cpus_per_task", "mem_gb", "gpus_per_run")
 DEFAULT_MAX_REQUEUES = 100  # a cap, not a promise: 100 x the time limit is longer than any sane run
 DEFAULT_SIGNAL_DELAY_S = 120
 SLURM_MAX_ARRAY_SIZE = 1001  # Slurm's default, when scontrol cannot be read
+_BASE_60_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")  # the resolvers that read 1:30 as 90
 TIME_FORMS = 'minutes, "M:S", "H:M:S", "D-H", "D-H:M" or "D-H:M:S"'
 
 
@@ -99,13 +100,26 @@ def parse_time(value: Any) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------- profile
+class _ProfileLoader(yaml.SafeLoader):
+    """YAML as ``safe_load`` reads it, except that ``1:00:00`` or ``1:30`` unquoted stays the text
+    written: YAML 1.1 reads colon-separated digits as a base-60 number (``1:00:00`` → 3600), which
+    ``time`` would then take as 3600 minutes; as text it is the form sbatch means (1 hour)."""
+
+
+_ProfileLoader.yaml_implicit_resolvers = {
+    first: [(tag, re.compile(r"(?!.*:)" + rx.pattern, rx.flags) if tag in _BASE_60_TAGS else rx)
+            for tag, rx in resolvers]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _read(path: str | None) -> tuple[Path, dict[str, Any]]:
     if not path:
         raise ConfigError("--cluster: the slurm executor needs a cluster profile, "
                           "e.g. --cluster slurm/profiles/example.yaml")
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text())
+        data = yaml.load(p.read_text(), Loader=_ProfileLoader)  # noqa: S506 - a SafeLoader
     except (FileNotFoundError, IsADirectoryError):
         raise ConfigError(f"--cluster: {p}: no such file") from None
     except yaml.YAMLError as e:
