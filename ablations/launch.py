@@ -28,9 +28,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ablations.cost import Estimate  # noqa: E402
+from ablations.cost import CALIBRATION_FILE, Estimate  # noqa: E402
 from ablations.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
-from ablations.plan import Plan, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
+from ablations.plan import Plan, budget_error, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
 from vt_core import exit_codes  # noqa: E402
 from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
 from vt_core.overrides import ConfigError  # noqa: E402
@@ -202,15 +202,20 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def dry_run(plan: Plan, args: argparse.Namespace) -> int:
-    """The plan and its cost; calibrates only with --calibrate (whose cache is the one file written)."""
+    """The plan and its cost, then the budget's verdict (the plan is what a user reads to trim it);
+    calibrates only with --calibrate (whose cache is the one file written, and only within budget)."""
     cost = estimate_costs(plan, calibrate=args.calibrate, force=args.calibrate, jobs=args.jobs)
     for message in plan.missing_data:
         print(f"warning: {message}", file=sys.stderr)
-    check_budget(plan, args.budget)
-    if args.calibrate:
+    over = budget_error(plan, args.budget)
+    if args.calibrate and over is None:
         check_writable(plan.runs_dir)
         cost.save()
-    return show_plan(plan)
+    show_plan(plan, written=args.calibrate and over is None and cost.new_calibrations > 0)
+    if over is not None:
+        sys.stdout.flush()  # the plan above the refusal, also where both streams go to one terminal
+        raise over
+    return exit_codes.OK
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -265,12 +270,7 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
     from ablations.tensorboard_links import link_tensorboard
 
     link_tensorboard(gdir)  # human run names for TensorBoard, whatever the executor
-    from ablations.local import held_runs
-
-    held = len(held_runs(runs, plan.state))
-    done_before = len({r.run_id for r in runs}) - len(todo) - held
-    print(f"grid {grid.name} ({args.profile}): {len(runs)} runs planned, {done_before} need nothing, {len(todo)} to run"
-          f" on {plan.executor}" + (f", {held} held by another process" if held else ""))
+    print(summary_line(plan))
     if skipped_failed:
         print(f"  {len(skipped_failed)} failed runs skipped (see their error.txt; --retry-failed runs them again)")
     if todo:
@@ -284,6 +284,24 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
             _undo_index(gdir, configs, fresh, index_before)
             raise
     return run_here(plan, args, configs)
+
+
+# what a run that will not train now is, in the launch's summary (run_state's words and "queued")
+_NOT_TRAINED = {"done": "already done", "diverged": "already ended (diverged)", "failed": "failed before (skipped)",
+                "running": "held by another process", "queued": "queued on Slurm"}
+
+
+def summary_line(plan: Plan) -> str:
+    """``grid g (cpu): 12 runs: 4 to train on local, 6 already done, 2 failed before (skipped)``:
+    every distinct run counted once, under what happens to it now."""
+    todo = {r.run_id for r in plan.todo}
+    distinct = {r.run_id for r in plan.runs}
+    others = Counter(plan.state[rid] for rid in distinct - todo)
+    parts = [f"{len(todo)} to train on {plan.executor}"]
+    parts += [f"{n} {_NOT_TRAINED.get(state, state)}" for state, n in sorted(others.items())]
+    same = len(plan.runs) - len(distinct)  # variants that resolve to another's config (see --dry-run)
+    tail = f" ({same} more planned as the same run as another variant)" if same else ""
+    return f"grid {plan.grid.name} ({plan.profile}): {len(distinct)} runs: " + ", ".join(parts) + tail
 
 
 def _undo_index(gdir: Path, configs: dict[str, Path], fresh: bool, index_before: str | None) -> None:
@@ -348,7 +366,7 @@ def show_status(grid: Grid, runs: list[PlannedRun], gdir: Path) -> int:
     return 0
 
 
-def show_plan(plan: Plan) -> int:
+def show_plan(plan: Plan, written: bool = False) -> int:
     todo_ids = {r.run_id for r in plan.todo}
     first_variant: dict[str, str] = {}
     rows = []
@@ -377,7 +395,8 @@ def show_plan(plan: Plan) -> int:
         print("sbatch parameters:")
         for k, v in executor_parameters(cluster, len(todo)).items():
             print(f"  {k} = {v}")
-    print("dry run: nothing submitted, nothing written")
+    print("dry run: nothing submitted, " + (f"nothing written but {plan.runs_dir / CALIBRATION_FILE}" if written
+                                            else "nothing written"))
     return 0
 
 

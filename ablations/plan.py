@@ -71,14 +71,26 @@ def print_cost(plan: Plan) -> None:
 
 
 def check_budget(plan: Plan, budget: float | None) -> None:
+    error = budget_error(plan, budget)
+    if error is not None:
+        raise error
+
+
+def budget_error(plan: Plan, budget: float | None) -> BudgetError | None:
+    """The refusal a plan over ``budget`` gets (None within it); a budget that is not a positive
+    number raises at once. Returned, not raised, so that a dry run can print its plan first."""
     if budget is None:
-        return
+        return None
     if not math.isfinite(budget) or budget <= 0:
         raise BudgetError(f"--budget: {budget} must be a positive number of device-hours")
     total = total_hours(plan)
+    if not math.isfinite(total):  # an estimate nobody can check against a budget is no estimate
+        return BudgetError("--budget: the runs to train have no finite cost estimate; nothing submitted "
+                           "(rerun with --calibrate)")
     if total > budget:
-        raise BudgetError(f"--budget: the runs to train need an estimated {hours_text(total)} device-hours, more "
-                          f"than the budget of {budget:g}; nothing submitted (--only, --seeds or a smaller profile)")
+        return BudgetError(f"--budget: the runs to train need an estimated {hours_text(total)} device-hours, more "
+                           f"than the budget of {budget:g}; nothing submitted (--only, --seeds or a smaller profile)")
+    return None
 
 
 def cost_row(plan: Plan, r: PlannedRun) -> dict[str, Any]:
