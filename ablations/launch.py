@@ -28,7 +28,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ablations.cost import CALIBRATION_FILE, Estimate  # noqa: E402
+from ablations.cost import Estimate  # noqa: E402
 from ablations.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
 from ablations.plan import Plan, budget_error, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
 from vt_core import exit_codes  # noqa: E402
@@ -395,7 +395,7 @@ def show_plan(plan: Plan, written: bool = False) -> int:
         print("sbatch parameters:")
         for k, v in executor_parameters(cluster, len(todo)).items():
             print(f"  {k} = {v}")
-    print("dry run: nothing submitted, " + (f"nothing written but {plan.runs_dir / CALIBRATION_FILE}" if written
+    print("dry run: nothing submitted, " + ("only the measured throughputs cached in --runs-dir" if written
                                             else "nothing written"))
     return 0
 
