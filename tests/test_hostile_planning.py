@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ablations.launch import main
-from tests.support.launch import snapshot, write_grid
+from tests.support.launch import write_grid
 
 
 def run_main(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
