@@ -216,6 +216,22 @@ def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
     return grid
 
 
+# The seeds are the grid's axis of replicates: each run's train.seed and data.seed are set from SEEDS,
+# --seeds and --data-seeds (they make the run ids). An override of either would be overwritten
+# unseen, so it is refused, naming where it came from and the flag that does what it meant.
+_SEED_FLAGS = {"train.seed": "--seeds (the grid's SEEDS)", "data.seed": "--data-seeds (the grid's SEEDS['data'])"}
+
+
+def refuse_seed_overrides(overrides: dict[str, Any], where: str) -> None:
+    """A GridError when ``overrides`` sets train.seed or data.seed (dotted, or inside a section mapping)."""
+    for key, value in overrides.items():
+        keys = [f"{key}.{k}" for k in value] if key in ("train", "data") and isinstance(value, dict) else [key]
+        for dotted in keys:
+            if dotted in _SEED_FLAGS:
+                raise GridError(f"{where}: {dotted} cannot be overridden, every run's seed comes from "
+                                f"{_SEED_FLAGS[dotted]}; remove it and give the seeds there")
+
+
 def _apply(cfg: RunConfig, overrides: dict[str, Any], where: str) -> RunConfig:
     try:
         return cfg.replace(overrides)
@@ -241,12 +257,14 @@ def expand(
     refusing, for plans made away from the data."""
     if profile not in grid.profiles:
         raise GridError(f"grid {grid.name}: unknown profile {profile!r}; profiles: {', '.join(grid.profiles)}")
+    refuse_seed_overrides(dict(sets or {}), "--set")
     preset, shared, root = _root_config(grid, profile)
     inits = seeds if seeds is not None else grid.seeds
     datas = data_seeds if data_seeds is not None else grid.data_seeds
     runs = []
     for v in _selected(grid, only):
         where = f"grid {grid.name}, variant {v.name}"
+        refuse_seed_overrides(v.overrides, where)
         cfg = _absolute_paths(_apply(_apply(root, v.overrides, where), dict(sets or {}), f"{where}, --set"))
         cfg = _resolve(cfg, where, missing_data)  # once a variant: what resolve checks does not depend on seeds
         for seed in inits:
@@ -282,8 +300,9 @@ def _root_config(grid: Grid, profile: str) -> tuple[str, dict[str, Any], RunConf
         root = RunConfig(model=get_preset(preset))
     except ConfigError as e:
         raise GridError(f"grid {grid.name}: {e}") from None
-    root = _apply(root, base, f"grid {grid.name}: BASE")
-    root = _apply(root, prof, f"grid {grid.name}: profile {profile}")
+    for overrides, where in ((base, f"grid {grid.name}: BASE"), (prof, f"grid {grid.name}: profile {profile}")):
+        refuse_seed_overrides(overrides, where)
+        root = _apply(root, overrides, where)
     return preset, {**base, **prof}, root
 
 

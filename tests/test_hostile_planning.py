@@ -51,3 +51,36 @@ def test_launch_summary_says_what_happens_to_each_run(tmp_path: Path, capsys: py
     assert "grid tiny (cpu): 4 runs: 0 to train on local, 1 already ended (diverged), 2 already done, " \
            "1 failed before (skipped)" in out
     assert "need nothing" not in out
+
+
+# ------------------------------------------------------------------ issue 17.3: seeds only from the seed flags
+SEED_GRID_EDITS = [
+    ('BASE = {"preset"', 'BASE = {"train.seed": 3, "preset"', "BASE: train.seed"),
+    ('"train.warmup_epochs": 0}', '"train.warmup_epochs": 0, "data.seed": 4}', "profile cpu: data.seed"),
+    ('**{"model.pos": "none"}', '**{"model.pos": "none", "train": {"seed": 9}}', "variant none: train.seed"),
+]
+
+
+@pytest.mark.parametrize("sets,needle,flag", [
+    (["train.seed=5"], "--set: train.seed", "--seeds"),
+    (["data.seed=7"], "--set: data.seed", "--data-seeds"),
+    (["train={seed: 5, lr: 0.01}"], "--set: train.seed", "--seeds"),
+])
+def test_seed_overrides_on_the_command_line_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                        sets: list[str], needle: str, flag: str) -> None:
+    runs = tmp_path / "runs"
+    code, out, err = run_main(capsys, "--grid", str(write_grid(tmp_path)), "--executor", "local", "--runs-dir",
+                              str(runs), "--set", *sets)
+    line = one_error(err)
+    assert code == 2 and needle in line and flag in line and not out and not runs.exists()
+
+
+@pytest.mark.parametrize("old,new,needle", SEED_GRID_EDITS)
+def test_seed_overrides_in_a_grid_module_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture, old: str,
+                                                     new: str, needle: str) -> None:
+    grid = write_grid(tmp_path)
+    assert old in grid.read_text()
+    grid.write_text(grid.read_text().replace(old, new))
+    code, _, err = run_main(capsys, "--grid", str(grid), "--dry-run", "--runs-dir", str(tmp_path / "runs"))
+    line = one_error(err)
+    assert code == 2 and needle in line and "SEEDS" in line
