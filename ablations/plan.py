@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,14 +47,19 @@ def estimate_costs(plan: Plan, *, calibrate: bool, force: bool, jobs: int = 0) -
     model = CostModel(plan.target, plan.runs_dir, calibrate=calibrate, force=force, built=plan.built)
     for r in plan.runs:  # finished runs of this grid first: the best source for their model config
         if plan.state[r.run_id] == "done":
+            path = plan.gdir / r.run_id / "result.json"
             try:
-                model.add_finished(r.cfg, json.loads((plan.gdir / r.run_id / "result.json").read_text()))
+                result = json.loads(path.read_text())
             except (OSError, ValueError):
-                pass
+                continue
+            if isinstance(result, dict):
+                model.add_finished(r.cfg, result, path)
     for r in plan.runs:
         if r.run_id not in plan.estimates:
             plan.estimates[r.run_id] = model.estimate(r.cfg)
             plan.costs[r.run_id] = model.costs(r.cfg)
+    for message in model.warnings:  # never trusted, never a traceback: said once, on stderr
+        print(f"warning: {message}", file=sys.stderr)
     return model
 
 

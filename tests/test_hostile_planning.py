@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ablations.launch import main
-from tests.support.launch import write_grid
+from tests.support.launch import snapshot, write_grid
 
 
 def run_main(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
@@ -35,12 +35,18 @@ def test_dry_run_over_budget_prints_the_plan_then_refuses(tmp_path: Path, capsys
     assert "--budget" in one_error(err) and not runs.exists()
 
 
+def planned_ids(capsys: pytest.CaptureFixture, *args: str) -> list[str]:
+    """The run ids of a dry run's table, in its order (abs 0, abs 1, none 0, none 1 for the tiny grid)."""
+    code, out, err = run_main(capsys, *args, "--dry-run")
+    assert code == 0, err
+    return [line.split()[2] for line in out.splitlines() if line.startswith(("abs ", "none "))]
+
+
 def test_launch_summary_says_what_happens_to_each_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     runs, grid = tmp_path / "runs", str(write_grid(tmp_path))
     common = ["--grid", grid, "--executor", "local", "--runs-dir", str(runs), "--no-report"]
-    code, out, _ = run_main(capsys, *common, "--dry-run")
-    ids = [line.split()[2] for line in out.splitlines() if line.startswith(("abs ", "none "))]
-    assert code == 0 and len(ids) == 4
+    ids = planned_ids(capsys, *common)
+    assert len(ids) == 4
     for rid, status in zip(ids, ("done", "done", "diverged", "done")):
         (runs / "tiny" / rid).mkdir(parents=True)
         (runs / "tiny" / rid / "result.json").write_text(json.dumps({"status": status}))
@@ -84,3 +90,68 @@ def test_seed_overrides_in_a_grid_module_are_refused(tmp_path: Path, capsys: pyt
     code, _, err = run_main(capsys, "--grid", str(grid), "--dry-run", "--runs-dir", str(tmp_path / "runs"))
     line = one_error(err)
     assert code == 2 and needle in line and "SEEDS" in line
+
+
+# ------------------------------------------------------------------ issue 17.5: cached figures that cannot be right
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The tiny grid and a real calibration cache of its two models (measured once for these tests)."""
+    folder = tmp_path_factory.mktemp("calibrated")
+    grid = write_grid(folder)
+    assert main(["--grid", str(grid), "--dry-run", "--calibrate", "--executor", "local", "--runs-dir",
+                 str(folder / "runs")]) == 0
+    return grid, json.loads((folder / "runs" / ".calibration.json").read_text())
+
+
+def sources(out: str) -> list[str]:
+    return [" ".join(line.split()[6:-2]) for line in out.splitlines() if line.startswith(("abs ", "none "))]
+
+
+@pytest.mark.parametrize("bad", ["-5", "NaN", "Infinity", "0", "null", '"abc"', "true", "[1]"])
+def test_bad_calibration_entries_are_ignored_not_trusted(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                         calibrated: tuple[Path, dict], bad: str) -> None:
+    grid, cache = calibrated
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    entries = ", ".join(f'"{key}": {{"img_per_s": {bad}, "device": "cpu"}}' for key in cache)
+    (runs / ".calibration.json").write_text("{" + entries + "}")
+    before = snapshot(runs)
+    code, out, err = run_main(capsys, "--grid", str(grid), "--dry-run", "--budget", "1e-9", "--executor", "local",
+                              "--runs-dir", str(runs))
+    assert code == 2 and sources(out) == ["gmacs table"] * 4  # re-estimated, not the cache's figure
+    warnings = [ln for ln in err.splitlines() if ln.startswith("warning:")]
+    assert len(warnings) == 2 and all(".calibration.json" in w and "img_per_s" in w for w in warnings), err
+    assert "--budget" in one_error("\n".join(ln for ln in err.splitlines() if not ln.startswith("warning:")))
+    assert snapshot(runs) == before
+
+
+def test_a_launch_recalibrates_a_bad_cache_entry(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                 calibrated: tuple[Path, dict]) -> None:
+    grid, cache = calibrated
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / ".calibration.json").write_text(json.dumps({k: {**v, "img_per_s": "abc"} for k, v in cache.items()}))
+    code, out, err = run_main(capsys, "--grid", str(grid), "--only", "abs", "--seeds", "0", "--executor", "debug",
+                              "--no-report", "--runs-dir", str(runs))
+    assert code == 0 and "img_per_s 'abc'" in err, err
+    rewritten = json.loads((runs / ".calibration.json").read_text())
+    assert any(isinstance(e["img_per_s"], float) and e["img_per_s"] > 0 for e in rewritten.values())
+
+
+@pytest.mark.parametrize("result", [
+    {"train_img_per_s": 500.0, "world_size": -1},
+    {"train_img_per_s": float("inf"), "world_size": 1},
+    {"train_img_per_s": -3.0},
+    {"train_img_per_s": 500.0, "world_size": 0.5},
+])
+def test_bad_figures_in_a_finished_result_are_not_trusted(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                          result: dict) -> None:
+    runs, grid = tmp_path / "runs", str(write_grid(tmp_path))
+    common = ["--grid", grid, "--executor", "local", "--runs-dir", str(runs)]
+    ids = planned_ids(capsys, *common)
+    for rid in (ids[0], ids[2]):  # seed 0 of both variants finished; seed 1 would take their figure
+        (runs / "tiny" / rid).mkdir(parents=True)
+        (runs / "tiny" / rid / "result.json").write_text(json.dumps({"status": "done", **result}))
+    code, out, err = run_main(capsys, *common, "--dry-run", "--budget", "1e-9")
+    assert code == 2 and "runs" not in sources(out), out
+    assert sum("result.json" in ln and ln.startswith("warning:") for ln in err.splitlines()) == 2, err
