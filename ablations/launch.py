@@ -257,6 +257,10 @@ def choose_executor(args: argparse.Namespace) -> tuple[str, Any, Any]:
 
 def launch(plan: Plan, args: argparse.Namespace) -> int:
     """Estimate, check the budget, record the plan, then train: on Slurm or here."""
+    if plan.executor == "slurm":  # before anything is written: without sbatch nothing could be submitted
+        from ablations.slurm import check_client
+
+        check_client()
     check_writable(plan.runs_dir)
     cost = estimate_costs(plan, calibrate=True, force=args.calibrate, jobs=args.jobs)
     check_budget(plan, args.budget)

@@ -155,3 +155,20 @@ def test_bad_figures_in_a_finished_result_are_not_trusted(tmp_path: Path, capsys
     code, out, err = run_main(capsys, *common, "--dry-run", "--budget", "1e-9")
     assert code == 2 and "runs" not in sources(out), out
     assert sum("result.json" in ln and ln.startswith("warning:") for ln in err.splitlines()) == 2, err
+
+
+# ------------------------------------------------------------------ issue 17.6: Slurm asked for where it is not
+def test_slurm_executor_without_sbatch_is_one_line_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.slurm import CLUSTER
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no sbatch, no srun, whatever this machine has
+    runs = tmp_path / "runs"
+    code, out, err = run_main(capsys, "--grid", str(write_grid(tmp_path)), "--executor", "slurm", "--cluster",
+                              CLUSTER, "--runs-dir", str(runs), "--no-report")
+    line = one_error(err)
+    assert code == 2 and "sbatch and srun not found" in line and "--executor local" in line
+    assert not runs.exists() and not out
+    code, out, err = run_main(capsys, "--grid", str(write_grid(tmp_path)), "--executor", "slurm", "--cluster",
+                              CLUSTER, "--runs-dir", str(runs), "--dry-run")
+    assert code == 0 and "sbatch parameters" in out and not runs.exists()  # planning for Slurm needs no Slurm
