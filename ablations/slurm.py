@@ -18,8 +18,8 @@ from ablations.slurm_task import TrainJob
 from vt_core import exit_codes
 from vt_core.overrides import ConfigError
 
-__all__ = ["ClusterProfile", "TrainJob", "check_client", "executor_parameters", "load_cluster", "queued_run_ids", "read_limits",
-           "submit"]
+__all__ = ["ClusterProfile", "TrainJob", "check_client", "executor_parameters", "load_cluster", "queued_run_ids",
+           "read_limits", "submit"]
 POLL_S = 5  # how often a launcher waiting for room in the queue looks again
 
 
