@@ -9,7 +9,8 @@
 Every plan and launch prints each run's estimated device-hours on the chosen executor with the
 estimate's source (ablations/cost.py); ``--budget HOURS`` refuses a plan that needs more.
 
-Exit codes: 0 every planned run ended (done or diverged), 1 some failed, 2 bad input or over budget
+Exit codes: 0 every planned run ended (done or diverged), 1 some failed (or the disk refused the
+launcher's own write: one line naming the file and the filesystem), 2 bad input or over budget
 (nothing submitted, nothing written into run folders), 3 runs another process was training were
 skipped (--held skip), 130 interrupted (rerun to resume).
 """
@@ -41,6 +42,11 @@ DEFAULT_RUNS = Path("runs")
 
 class LaunchError(ConfigError):
     """Bad input to the launcher (exit code 2)."""
+
+
+class DiskError(Exception):
+    """The disk refused one of the launcher's own writes (full, read-only): one line naming the file
+    and the filesystem (vt_core.run_folder.write_error's), exit code 1 as the trainer's."""
 
 
 # ---------------------------------------------------------------------------------------- plan
@@ -190,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return exit_codes.BAD_INPUT
+    except DiskError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return exit_codes.FAILED
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -261,26 +270,22 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
         from ablations.slurm import check_client
 
         check_client()
+    runs_existed = plan.runs_dir.exists()
     check_writable(plan.runs_dir)
     cost = estimate_costs(plan, calibrate=True, force=args.calibrate, jobs=args.jobs)
     check_budget(plan, args.budget)
-    cost.save()
-    runs, todo, gdir, grid = plan.runs, plan.todo, plan.gdir, plan.grid
+    save_calibrations(cost, plan.runs_dir, runs_existed)
+    runs, todo, gdir = plan.runs, plan.todo, plan.gdir
     skipped_failed = [r for r in runs if plan.state[r.run_id] == "failed" and not args.retry_failed]
     fresh = not gdir.exists()
     index_before = (gdir / "grid.json").read_text() if (gdir / "grid.json").is_file() else None
-    gdir.mkdir(parents=True, exist_ok=True)
-    write_index(gdir, grid, args.profile, runs, plan.estimates)
-    from ablations.tensorboard_links import link_tensorboard
-
-    link_tensorboard(gdir)  # human run names for TensorBoard, whatever the executor
+    configs = record_plan(plan, fresh, index_before)
     print(summary_line(plan))
     if skipped_failed:
         print(f"  {len(skipped_failed)} failed runs skipped (see their error.txt; --retry-failed runs them again)")
     if todo:
         print_table([cost_row(plan, r) for r in todo], ["variant", "seed", "run_id", "device_h", "source"])
     print_cost(plan)
-    configs = write_configs(gdir, todo)
     if plan.executor == "slurm":
         try:
             return submit_slurm(plan, args, configs)
@@ -288,6 +293,47 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
             _undo_index(gdir, configs, fresh, index_before)
             raise
     return run_here(plan, args, configs)
+
+
+def save_calibrations(cost: Any, runs_dir: Path, runs_existed: bool) -> None:
+    """The calibration cache, the launch's first write: a disk that refuses it (full, read-only) is
+    one line naming the file and the filesystem, and the runs folder this launch made goes again."""
+    from vt_core.run_folder import RunFolderError
+
+    try:
+        cost.save()
+    except RunFolderError as e:
+        if not runs_existed:
+            _remove_empty(runs_dir)
+        raise DiskError(str(e)) from None
+
+
+def record_plan(plan: Plan, fresh: bool, index_before: str | None) -> dict[str, Path]:
+    """grid.json, the TensorBoard links and the configs of the runs to train; a write the disk
+    refuses takes back what this launch wrote (the grid's folder if it made it, else grid.json as it
+    was) and is one line naming the file and the filesystem."""
+    from ablations.tensorboard_links import link_tensorboard
+    from vt_core.run_folder import RunFolderError, write_error
+
+    gdir = plan.gdir
+    try:
+        try:
+            gdir.mkdir(parents=True, exist_ok=True)
+            write_index(gdir, plan.grid, plan.profile, plan.runs, plan.estimates)
+            link_tensorboard(gdir)  # human run names for TensorBoard, whatever the executor
+            return write_configs(gdir, plan.todo)
+        except OSError as e:  # a folder or link (the files raise RunFolderError themselves)
+            raise write_error(Path(e.filename or gdir), e) from None
+    except RunFolderError as e:
+        _undo_index(gdir, {}, fresh, index_before)
+        raise DiskError(str(e)) from None
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (another launch wrote there meanwhile): not ours to remove
+        pass
 
 
 # what a run that will not train now is, in the launch's summary (run_state's words and "queued")
@@ -318,6 +364,8 @@ def _undo_index(gdir: Path, configs: dict[str, Path], fresh: bool, index_before:
         path.unlink(missing_ok=True)
     if index_before is not None:
         atomic_write_text(gdir / "grid.json", index_before)
+    else:
+        (gdir / "grid.json").unlink(missing_ok=True)
 
 
 def submit_slurm(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> int:

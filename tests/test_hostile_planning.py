@@ -172,3 +172,42 @@ def test_slurm_executor_without_sbatch_is_one_line_and_writes_nothing(tmp_path: 
     code, out, err = run_main(capsys, "--grid", str(write_grid(tmp_path)), "--executor", "slurm", "--cluster",
                               CLUSTER, "--runs-dir", str(runs), "--dry-run")
     assert code == 0 and "sbatch parameters" in out and not runs.exists()  # planning for Slurm needs no Slurm
+
+
+# ------------------------------------------------------------------ issue 17.10: a full runs filesystem
+def refuse_writing(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The disk is full for ``name``: the real write path raises its real OSError(ENOSPC)."""
+    import errno
+    import os
+
+    from vt_core import run_folder
+
+    real = run_folder._atomic_write
+
+    def full(path: Path, write) -> None:
+        if path.name == name:
+            raise run_folder.write_error(path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)))
+        real(path, write)
+
+    monkeypatch.setattr(run_folder, "_atomic_write", full)
+
+
+@pytest.mark.parametrize("name", [".calibration.json", "grid.json"])
+def test_full_disk_at_launch_is_one_line_naming_file_and_disk(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              calibrated: tuple[Path, dict], name: str) -> None:
+    grid = calibrated[0]
+    runs = tmp_path / "runs"
+    if name == "grid.json":  # calibrated already: grid.json is the first file written
+        runs.mkdir()
+        (runs / ".calibration.json").write_text(json.dumps(calibrated[1]))
+    before = snapshot(tmp_path)
+    refuse_writing(monkeypatch, name)
+    code, out, err = run_main(capsys, "--grid", str(grid), "--only", "abs", "--executor", "debug", "--no-report",
+                              "--runs-dir", str(runs))
+    line = one_error(err)
+    assert code == 1 and str(runs / name if name != "grid.json" else runs / "tiny" / name) in line
+    assert "No space left on device" in line and "on the filesystem at /" in line
+    after = snapshot(tmp_path)
+    assert set(after) == set(before)  # nothing left of the launch, nothing trained
+    assert {k: v for k, v in after.items() if "." in k} == {k: v for k, v in before.items() if "." in k}
