@@ -218,8 +218,9 @@ def dry_run(plan: Plan, args: argparse.Namespace) -> int:
         print(f"warning: {message}", file=sys.stderr)
     over = budget_error(plan, args.budget)
     if args.calibrate and over is None:
+        runs_existed = plan.runs_dir.exists()
         check_writable(plan.runs_dir)
-        cost.save()
+        save_calibrations(cost, plan.runs_dir, runs_existed)
     show_plan(plan, written=args.calibrate and over is None and cost.new_calibrations > 0)
     if over is not None:
         sys.stdout.flush()  # the plan above the refusal, also where both streams go to one terminal

@@ -211,3 +211,12 @@ def test_full_disk_at_launch_is_one_line_naming_file_and_disk(tmp_path: Path, ca
     after = snapshot(tmp_path)
     assert set(after) == set(before)  # nothing left of the launch, nothing trained
     assert {k: v for k, v in after.items() if "." in k} == {k: v for k, v in before.items() if "." in k}
+
+
+def test_full_disk_in_a_calibrating_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                            monkeypatch: pytest.MonkeyPatch, calibrated: tuple[Path, dict]) -> None:
+    refuse_writing(monkeypatch, ".calibration.json")
+    runs = tmp_path / "runs"
+    code, _, err = run_main(capsys, "--grid", str(calibrated[0]), "--dry-run", "--calibrate", "--only", "abs",
+                            "--runs-dir", str(runs))
+    assert code == 1 and "No space left on device" in one_error(err) and not runs.exists()
