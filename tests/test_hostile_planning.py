@@ -220,3 +220,47 @@ def test_full_disk_in_a_calibrating_dry_run(tmp_path: Path, capsys: pytest.Captu
     code, _, err = run_main(capsys, "--grid", str(calibrated[0]), "--dry-run", "--calibrate", "--only", "abs",
                             "--runs-dir", str(runs))
     assert code == 1 and "No space left on device" in one_error(err) and not runs.exists()
+
+
+# ------------------------------------------------------------------ issue 17.4: a grid too large to plan
+@pytest.fixture
+def hang_guard():
+    """A refusal that is not at once would hang here (a quadratic check took 75 s for 20,000 variants
+    before): fail the test instead. A guard against hanging, far above the time it takes, not a speed test."""
+    import signal
+
+    def stop(*_):
+        raise AssertionError("still planning after 120 s: the grid was not refused at once")
+
+    before = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, before)
+
+
+@pytest.mark.parametrize("count,needle", [(10**7, "at least 1,000,000 variants"), (9_999, "10,001 variants")])
+def test_a_grid_beyond_the_variant_ceiling_is_refused_with_its_count(
+        tmp_path: Path, capsys: pytest.CaptureFixture, hang_guard: None, count: int, needle: str) -> None:
+    grid = write_grid(tmp_path, extra=f'for i in range({count}):\n    add(name=f"v{{i}}", **{{"train.lr": 1e-4}})\n')
+    code, out, err = run_main(capsys, "--grid", str(grid), "--dry-run", "--runs-dir", str(tmp_path / "runs"))
+    line = one_error(err)
+    assert code == 2 and needle in line and "10,000" in line and "MAX_VARIANTS" in line and not out
+
+
+def test_a_plan_beyond_the_run_ceiling_is_refused_with_its_count(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                                 hang_guard: None) -> None:
+    seeds = ",".join(map(str, range(10_001)))
+    code, out, err = run_main(capsys, "--grid", str(write_grid(tmp_path)), "--seeds", seeds, "--data-seeds", "0,1",
+                              "--dry-run", "--runs-dir", str(tmp_path / "runs"))
+    line = one_error(err)
+    assert code == 2 and "2 variants × 10,001 seeds × 2 data seeds = 40,004 runs" in line and "MAX_RUNS" in line
+
+
+def test_a_grid_at_the_ceiling_keeps_its_checks(tmp_path: Path) -> None:
+    """The linear duplicate check still finds a repeated name among thousands."""
+    from ablations.grid import GridError, load_grid
+
+    grid = write_grid(tmp_path, extra='for i in range(5000):\n    add(name=f"v{i}")\nadd(name="v17")\n')
+    with pytest.raises(GridError, match="variant 'v17' is added twice"):
+        load_grid(str(grid))
