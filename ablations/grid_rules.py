@@ -88,5 +88,5 @@ def check_run_count(grid_name: str, n_variants: int, n_inits: int, n_datas: int 
     if total > MAX_RUNS:
         seeds = f"{n_inits:,} seeds" + (f" × {n_datas:,} data seeds" if n_datas else "")
         raise GridError(f"grid {grid_name}: {n_variants:,} variants × {seeds} = {total:,} runs, more than the "
-                        f"{MAX_RUNS:,} a launch plans (ablations.grid_rules.MAX_RUNS, docs/grids.md); select fewer with "
-                        "--only or --seeds, or split the grid")
+                        f"{MAX_RUNS:,} a launch plans (ablations.grid_rules.MAX_RUNS, docs/grids.md); select "
+                        "fewer with --only or --seeds, or split the grid")

@@ -107,13 +107,10 @@ def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
     """``runs/<grid>/grid.json``: which variant and seed (and data seed, where the grid crosses them)
     every run id is, and its cost estimate, for the report and --status."""
     path = gdir / "grid.json"
-    index: dict[str, Any] = {}
-    if path.exists():
-        try:
-            index = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            index = {}
-    entries = {(e["variant"], e["seed"], e["run_id"]): e for e in index.get("runs", [])}
+    from ablations.grid_index import read_index_if_any
+
+    old = read_index_if_any(gdir)  # checked at planning too; read again here for a concurrent launch's entries
+    entries = {(e["variant"], e["seed"], e["run_id"]): e for e in (old.data["runs"] if old else [])}
     for r in runs:
         entry: dict[str, Any] = {"variant": r.variant, "seed": r.seed, "run_id": r.run_id, "profile": profile,
                                  "overrides": r.overrides}
@@ -241,6 +238,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     executor, cluster, limits = choose_executor(args)
     runs_dir = Path(os.path.abspath(args.runs_dir))  # once, here: the trainers run in the repository
     gdir = grid_dir(runs_dir, grid)
+    check_index_file(gdir)
     queued: set[str] = set()
     if not args.status and (executor == "slurm" or (gdir / "slurm.json").exists()):  # --status asks sacct itself
         from ablations.slurm import queued_run_ids
@@ -250,6 +248,15 @@ def make_plan(args: argparse.Namespace) -> Plan:
     todo = to_launch(runs, state, args.retry_failed)
     return Plan(grid, args.profile, runs, state, todo, executor, cluster, runs_dir, gdir, missing or [], built=built,
                 limits=limits)
+
+
+def check_index_file(gdir: Path) -> None:
+    """A grid.json that is not what the launcher writes stops every command on the grid (exit 2, one
+    line naming the file and the field), before anything is written: rewriting it would drop the
+    entries it could not read, and --status would misname its runs."""
+    from ablations.grid_index import read_index_if_any
+
+    read_index_if_any(gdir)
 
 
 def choose_executor(args: argparse.Namespace) -> tuple[str, Any, Any]:

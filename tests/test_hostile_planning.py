@@ -264,3 +264,65 @@ def test_a_grid_at_the_ceiling_keeps_its_checks(tmp_path: Path) -> None:
     grid = write_grid(tmp_path, extra='for i in range(5000):\n    add(name=f"v{i}")\nadd(name="v17")\n')
     with pytest.raises(GridError, match="variant 'v17' is added twice"):
         load_grid(str(grid))
+
+
+# ------------------------------------------------------------------ issue 17.8: a malformed grid.json
+GOOD_ENTRY = {"variant": "abs", "seed": 0, "run_id": "abc123def456", "profile": "cpu", "overrides": {}}
+MALFORMED = [
+    ({"runs": ["abc123def456"]}, "runs[0]"),
+    ({"runs": [{"variant": "abs", "run_id": "abc123def456"}]}, "runs[0].seed: missing"),
+    ({"runs": [{**GOOD_ENTRY, "overrides": "x"}]}, "runs[0].overrides"),
+    ({"runs": [GOOD_ENTRY], "metric": 5}, "metric: 5"),
+    ({"runs": [GOOD_ENTRY], "axes": "model.pos"}, 'axes: "model.pos"'),
+    ({"runs": [{**GOOD_ENTRY, "variant": "../../../victim"}]}, "runs[0].variant"),
+    ({"runs": [{**GOOD_ENTRY, "seed": "1/../../../../x"}]}, "runs[0].seed"),
+    ({"runs": [{**GOOD_ENTRY, "run_id": "../elsewhere"}]}, "runs[0].run_id"),
+    ({"runs": [GOOD_ENTRY, {**GOOD_ENTRY, "estimate": {"device_hours": "NaN", "source": "runs"}}]},
+     "runs[1].estimate"),
+    ({"runs": {"a": 1}}, "runs: "),
+    ([1, 2], "is not a JSON object"),
+]
+
+
+def write_index_file(runs: Path, data) -> Path:
+    path = runs / "tiny" / "grid.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("data,field", MALFORMED)
+@pytest.mark.parametrize("mode", [[], ["--dry-run"], ["--status"]])
+def test_a_malformed_grid_json_stops_the_launcher_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                              data, field: str, mode: list[str]) -> None:
+    runs = tmp_path / "runs"
+    path = write_index_file(runs, data)
+    before = snapshot(runs)
+    code, out, err = run_main(capsys, "--grid", str(write_grid(tmp_path)), "--executor", "local", "--no-report",
+                              "--runs-dir", str(runs), *mode)
+    line = one_error(err)
+    assert code == 2 and str(path) in line and field in line and not out
+    assert snapshot(runs) == before  # not rewritten: the entries it could not read are not lost
+
+
+@pytest.mark.parametrize("data,field", MALFORMED)
+def test_a_malformed_grid_json_stops_the_report_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                            data, field: str) -> None:
+    from ablations.report import main as report
+
+    path = write_index_file(tmp_path / "runs", data)
+    code = report(["--grid", "tiny", "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "rep")])
+    line = one_error(capsys.readouterr().err)
+    assert code == 2 and str(path) in line and field in line and not (tmp_path / "rep").exists()
+
+
+def test_the_index_the_launcher_writes_reads_back(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from ablations.grid_index import read_index
+
+    runs = tmp_path / "runs"
+    code, _, _ = run_main(capsys, "--grid", str(write_grid(tmp_path)), "--only", "abs", "--seeds", "0",
+                          "--data-seeds", "1", "--executor", "debug", "--no-report", "--runs-dir", str(runs))
+    index = read_index(runs / "tiny" / "grid.json")
+    (entry,) = index.runs
+    assert code == 0 and (entry.variant, entry.seed, entry.data_seed) == ("abs", 0, 1)
+    assert entry.estimate["source"] == "calibration" and index.axes == ["model.pos"] and index.metric == "top1"
