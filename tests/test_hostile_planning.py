@@ -326,3 +326,16 @@ def test_the_index_the_launcher_writes_reads_back(tmp_path: Path, capsys: pytest
     (entry,) = index.runs
     assert code == 0 and (entry.variant, entry.seed, entry.data_seed) == ("abs", 0, 1)
     assert entry.estimate["source"] == "calibration" and index.axes == ["model.pos"] and index.metric == "top1"
+
+
+@pytest.mark.slow  # builds and counts Swin-T on the meta device: a few seconds
+def test_the_readmes_second_command_shows_the_plan_then_refuses(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support.launch import ROOT
+
+    line = next(ln.strip() for ln in (ROOT / "README.md").read_text().splitlines() if "--budget 500" in ln)
+    assert line.startswith("python ablations/launch.py ")
+    monkeypatch.chdir(tmp_path)  # no runs folder, no data here: planned away from ImageNet
+    code, out, err = run_main(capsys, *line.split()[2:])
+    assert code == 2 and out.count("gmacs table") == 8 and "345,190 device-hours" in out
+    assert "budget of 500" in err.strip().splitlines()[-1] and not list(tmp_path.iterdir())
