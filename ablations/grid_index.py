@@ -80,9 +80,11 @@ def read_index(path: Path) -> GridIndex:
 
 def read_index_if_any(gdir: Path) -> GridIndex | None:
     """``gdir/grid.json`` checked, or None where the grid has none yet."""
+    if not (gdir / INDEX_FILE).exists():  # no grid folder yet, or a file where it would be (--runs-dir says so)
+        return None
     try:
         return read_index(gdir / INDEX_FILE)
-    except FileNotFoundError:
+    except FileNotFoundError:  # removed since (a concurrent launch's undo)
         return None
 
 
