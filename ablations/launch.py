@@ -236,6 +236,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
                   missing_data=missing)
     built = {} if args.status else check_buildable(runs)  # reading a grid's state needs no model
     executor, cluster, limits = choose_executor(args)
+    check_jobs(args.jobs, executor)
     runs_dir = Path(os.path.abspath(args.runs_dir))  # once, here: the trainers run in the repository
     gdir = grid_dir(runs_dir, grid)
     check_index_file(gdir)
@@ -248,6 +249,17 @@ def make_plan(args: argparse.Namespace) -> Plan:
     todo = to_launch(runs, state, args.retry_failed)
     return Plan(grid, args.profile, runs, state, todo, executor, cluster, runs_dir, gdir, missing or [], built=built,
                 limits=limits)
+
+
+def check_jobs(jobs: int, executor: str) -> None:
+    """--jobs is the local executor's runs at once: a negative number, or any number for Slurm
+    (whose cluster profile's array_parallelism says it), would be ignored, so it is refused."""
+    if jobs < 0:
+        raise LaunchError(f"--jobs: {jobs} is negative; give the runs to train at once here (0, the default: as "
+                          "the cores or GPUs allow)")
+    if jobs and executor == "slurm":
+        raise LaunchError("--jobs: runs at once on this machine, not used with --executor slurm; set "
+                          "array_parallelism in the cluster profile instead")
 
 
 def check_index_file(gdir: Path) -> None:

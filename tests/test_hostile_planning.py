@@ -339,3 +339,18 @@ def test_the_readmes_second_command_shows_the_plan_then_refuses(tmp_path: Path, 
     code, out, err = run_main(capsys, *line.split()[2:])
     assert code == 2 and out.count("gmacs table") == 8 and "345,190 device-hours" in out
     assert "budget of 500" in err.strip().splitlines()[-1] and not list(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------ the hostile pass: flags that would be ignored
+@pytest.mark.parametrize("args,needle", [
+    (["--jobs", "-1", "--executor", "local"], "--jobs: -1 is negative"),
+    (["--jobs", "2", "--executor", "slurm", "--cluster", "CLUSTER", "--dry-run"], "array_parallelism"),
+])
+def test_jobs_that_would_be_ignored_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture, args: list[str],
+                                                needle: str) -> None:
+    from tests.support.slurm import CLUSTER
+
+    runs = tmp_path / "runs"
+    args = [CLUSTER if a == "CLUSTER" else a for a in args]
+    code, out, err = run_main(capsys, "--grid", str(write_grid(tmp_path)), "--runs-dir", str(runs), *args)
+    assert code == 2 and needle in one_error(err) and not out and not runs.exists()
