@@ -9,7 +9,8 @@
 Every plan and launch prints each run's estimated device-hours on the chosen executor with the
 estimate's source (ablations/planning/cost.py); ``--budget HOURS`` refuses a plan that needs more.
 
-Exit codes: 0 every planned run ended (done or diverged), 1 some failed, 2 bad input or over budget
+Exit codes: 0 every planned run ended (done or diverged), 1 some failed (or the disk refused the
+launcher's own write: one line naming the file and the filesystem), 2 bad input or over budget
 (nothing submitted, nothing written into run folders), 3 runs another process was training were
 skipped (--held skip), 130 interrupted (rerun to resume).
 """
@@ -31,7 +32,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from ablations.planning.cost import Estimate, model_key  # noqa: E402
 from ablations.planning.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
 from ablations.planning.model_sizes import SizeCache  # noqa: E402
-from ablations.planning.plan import Plan, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
+from ablations.planning.plan import Plan, budget_error, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
 from vt_core import exit_codes  # noqa: E402
 from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
 from vt_core.overrides import ConfigError  # noqa: E402
@@ -42,6 +43,11 @@ DEFAULT_RUNS = Path("runs")
 
 class LaunchError(ConfigError):
     """Bad input to the launcher (exit code 2)."""
+
+
+class DiskError(Exception):
+    """The disk refused one of the launcher's own writes (full, read-only): one line naming the file
+    and the filesystem (vt_core.run_folder.write_error's), exit code 1 as the trainer's."""
 
 
 # ---------------------------------------------------------------------------------------- plan
@@ -102,13 +108,10 @@ def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
     """``runs/<grid>/grid.json``: which variant and seed (and data seed, where the grid crosses them)
     every run id is, and its cost estimate, for the report and --status."""
     path = gdir / "grid.json"
-    index: dict[str, Any] = {}
-    if path.exists():
-        try:
-            index = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            index = {}
-    entries = {(e["variant"], e["seed"], e["run_id"]): e for e in index.get("runs", [])}
+    from ablations.grid_index import read_index_if_any
+
+    old = read_index_if_any(gdir)  # checked at planning too; read again here for a concurrent launch's entries
+    entries = {(e["variant"], e["seed"], e["run_id"]): e for e in (old.data["runs"] if old else [])}
     for r in runs:
         entry: dict[str, Any] = {"variant": r.variant, "seed": r.seed, "run_id": r.run_id, "profile": profile,
                                  "overrides": r.overrides}
@@ -191,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return exit_codes.BAD_INPUT
+    except DiskError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return exit_codes.FAILED
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -213,15 +219,21 @@ def _check_path_args(args: argparse.Namespace) -> None:
 
 
 def dry_run(plan: Plan, args: argparse.Namespace) -> int:
-    """The plan and its cost; calibrates only with --calibrate (whose cache is the one file written)."""
+    """The plan and its cost, then the budget's verdict (the plan is what a user reads to trim it);
+    calibrates only with --calibrate (whose cache is the one file written, and only within budget)."""
     cost = estimate_costs(plan, calibrate=args.calibrate, force=args.calibrate, jobs=args.jobs)
     for message in plan.missing_data:
         print(f"warning: {message}", file=sys.stderr)
-    check_budget(plan, args.budget)
-    if args.calibrate:
+    over = budget_error(plan, args.budget)
+    if args.calibrate and over is None:
+        runs_existed = plan.runs_dir.exists()
         check_writable(plan.runs_dir)
-        cost.save()
-    return show_plan(plan)
+        save_calibrations(cost, plan.runs_dir, runs_existed)
+    show_plan(plan, written=args.calibrate and over is None and cost.new_calibrations > 0)
+    if over is not None:
+        sys.stdout.flush()  # the plan above the refusal, also where both streams go to one terminal
+        raise over
+    return exit_codes.OK
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -237,7 +249,9 @@ def make_plan(args: argparse.Namespace) -> Plan:
     sizes = SizeCache(runs_dir)  # models counted (so built) before need no build now
     built = {} if args.status else check_buildable(runs, lambda cfg: sizes.get(model_key(cfg, "")) is not None)
     executor, cluster, limits = choose_executor(args)
+    check_jobs(args.jobs, executor)
     gdir = grid_dir(runs_dir, grid)
+    check_index_file(gdir)
     queued: set[str] = set()
     if not args.status and (executor == "slurm" or (gdir / "slurm.json").exists()):  # --status asks sacct itself
         from ablations.executors.slurm.submit import queued_run_ids
@@ -247,6 +261,26 @@ def make_plan(args: argparse.Namespace) -> Plan:
     todo = to_launch(runs, state, args.retry_failed)
     return Plan(grid, args.profile, runs, state, todo, executor, cluster, runs_dir, gdir, missing or [], built=built,
                 limits=limits, sizes=sizes)
+
+
+def check_jobs(jobs: int, executor: str) -> None:
+    """--jobs is the local executor's runs at once: a negative number, or any number for Slurm
+    (whose cluster profile's array_parallelism says it), would be ignored, so it is refused."""
+    if jobs < 0:
+        raise LaunchError(f"--jobs: {jobs} is negative; give the runs to train at once here (0, the default: as "
+                          "the cores or GPUs allow)")
+    if jobs and executor == "slurm":
+        raise LaunchError("--jobs: runs at once on this machine, not used with --executor slurm; set "
+                          "array_parallelism in the cluster profile instead")
+
+
+def check_index_file(gdir: Path) -> None:
+    """A grid.json that is not what the launcher writes stops every command on the grid (exit 2, one
+    line naming the file and the field), before anything is written: rewriting it would drop the
+    entries it could not read, and --status would misname its runs."""
+    from ablations.grid_index import read_index_if_any
+
+    read_index_if_any(gdir)
 
 
 def choose_executor(args: argparse.Namespace) -> tuple[str, Any, Any]:
@@ -264,31 +298,26 @@ def choose_executor(args: argparse.Namespace) -> tuple[str, Any, Any]:
 
 def launch(plan: Plan, args: argparse.Namespace) -> int:
     """Estimate, check the budget, record the plan, then train: on Slurm or here."""
+    if plan.executor == "slurm":  # before anything is written: without sbatch nothing could be submitted
+        from ablations.executors.slurm.submit import check_client
+
+        check_client()
+    runs_existed = plan.runs_dir.exists()
     check_writable(plan.runs_dir)
     cost = estimate_costs(plan, calibrate=True, force=args.calibrate, jobs=args.jobs)
     check_budget(plan, args.budget)
-    cost.save()
-    runs, todo, gdir, grid = plan.runs, plan.todo, plan.gdir, plan.grid
+    save_calibrations(cost, plan.runs_dir, runs_existed)
+    runs, todo, gdir = plan.runs, plan.todo, plan.gdir
     skipped_failed = [r for r in runs if plan.state[r.run_id] == "failed" and not args.retry_failed]
     fresh = not gdir.exists()
     index_before = (gdir / "grid.json").read_text() if (gdir / "grid.json").is_file() else None
-    gdir.mkdir(parents=True, exist_ok=True)
-    write_index(gdir, grid, args.profile, runs, plan.estimates)
-    from ablations.executors.tensorboard import link_tensorboard
-
-    link_tensorboard(gdir)  # human run names for TensorBoard, whatever the executor
-    from ablations.executors.local import held_runs
-
-    held = len(held_runs(runs, plan.state))
-    done_before = len({r.run_id for r in runs}) - len(todo) - held
-    print(f"grid {grid.name} ({args.profile}): {len(runs)} runs planned, {done_before} need nothing, {len(todo)} to run"
-          f" on {plan.executor}" + (f", {held} held by another process" if held else ""))
+    configs = record_plan(plan, fresh, index_before)
+    print(summary_line(plan))
     if skipped_failed:
         print(f"  {len(skipped_failed)} failed runs skipped (see their error.txt; --retry-failed runs them again)")
     if todo:
         print_table([cost_row(plan, r) for r in todo], ["variant", "seed", "run_id", "device_h", "source"])
     print_cost(plan)
-    configs = write_configs(gdir, todo)
     if plan.executor == "slurm":
         try:
             return submit_slurm(plan, args, configs)
@@ -296,6 +325,65 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
             _undo_index(gdir, configs, fresh, index_before)
             raise
     return run_here(plan, args, configs)
+
+
+def save_calibrations(cost: Any, runs_dir: Path, runs_existed: bool) -> None:
+    """The calibration cache, the launch's first write: a disk that refuses it (full, read-only) is
+    one line naming the file and the filesystem, and the runs folder this launch made goes again."""
+    from vt_core.run_folder import RunFolderError
+
+    try:
+        cost.save()
+    except RunFolderError as e:
+        if not runs_existed:
+            _remove_empty(runs_dir)
+        raise DiskError(str(e)) from None
+
+
+def record_plan(plan: Plan, fresh: bool, index_before: str | None) -> dict[str, Path]:
+    """grid.json, the TensorBoard links and the configs of the runs to train; a write the disk
+    refuses takes back what this launch wrote (the grid's folder if it made it, else grid.json as it
+    was) and is one line naming the file and the filesystem."""
+    from ablations.executors.tensorboard import link_tensorboard
+    from vt_core.run_folder import RunFolderError, write_error
+
+    gdir = plan.gdir
+    try:
+        try:
+            gdir.mkdir(parents=True, exist_ok=True)
+            write_index(gdir, plan.grid, plan.profile, plan.runs, plan.estimates)
+            link_tensorboard(gdir)  # human run names for TensorBoard, whatever the executor
+            return write_configs(gdir, plan.todo)
+        except OSError as e:  # a folder or link (the files raise RunFolderError themselves)
+            raise write_error(Path(e.filename or gdir), e) from None
+    except RunFolderError as e:
+        _undo_index(gdir, {}, fresh, index_before)
+        raise DiskError(str(e)) from None
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (another launch wrote there meanwhile): not ours to remove
+        pass
+
+
+# what a run that will not train now is, in the launch's summary (run_state's words and "queued")
+_NOT_TRAINED = {"done": "already done", "diverged": "already ended (diverged)", "failed": "failed before (skipped)",
+                "running": "held by another process", "queued": "queued on Slurm"}
+
+
+def summary_line(plan: Plan) -> str:
+    """``grid g (cpu): 12 runs: 4 to train on local, 6 already done, 2 failed before (skipped)``:
+    every distinct run counted once, under what happens to it now."""
+    todo = {r.run_id for r in plan.todo}
+    distinct = {r.run_id for r in plan.runs}
+    others = Counter(plan.state[rid] for rid in distinct - todo)
+    parts = [f"{len(todo)} to train on {plan.executor}"]
+    parts += [f"{n} {_NOT_TRAINED.get(state, state)}" for state, n in sorted(others.items())]
+    same = len(plan.runs) - len(distinct)  # variants that resolve to another's config (see --dry-run)
+    tail = f" ({same} more planned as the same run as another variant)" if same else ""
+    return f"grid {plan.grid.name} ({plan.profile}): {len(distinct)} runs: " + ", ".join(parts) + tail
 
 
 def _undo_index(gdir: Path, configs: dict[str, Path], fresh: bool, index_before: str | None) -> None:
@@ -308,6 +396,8 @@ def _undo_index(gdir: Path, configs: dict[str, Path], fresh: bool, index_before:
         path.unlink(missing_ok=True)
     if index_before is not None:
         atomic_write_text(gdir / "grid.json", index_before)
+    else:
+        (gdir / "grid.json").unlink(missing_ok=True)
 
 
 def submit_slurm(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> int:
@@ -360,7 +450,7 @@ def show_status(grid: Grid, runs: list[PlannedRun], gdir: Path) -> int:
     return 0
 
 
-def show_plan(plan: Plan) -> int:
+def show_plan(plan: Plan, written: bool = False) -> int:
     todo_ids = {r.run_id for r in plan.todo}
     first_variant: dict[str, str] = {}
     rows = []
@@ -389,7 +479,8 @@ def show_plan(plan: Plan) -> int:
         print("sbatch parameters:")
         for k, v in executor_parameters(cluster, len(todo)).items():
             print(f"  {k} = {v}")
-    print("dry run: nothing submitted, nothing written")
+    print("dry run: nothing submitted, " + ("only the measured throughputs cached in --runs-dir" if written
+                                            else "nothing written"))
     return 0
 
 

@@ -27,7 +27,7 @@ def test_tiny_grid_end_to_end_local(tmp_path: Path) -> None:
     # relaunch: nothing to run, nothing rewritten
     before = {r["run_id"]: (runs / "tiny" / r["run_id"] / "result.json").stat().st_mtime_ns for r in index["runs"]}
     again = launch("--grid", str(grid), "--executor", "local", "--no-report", runs=runs)
-    assert again.returncode == 0 and "0 to run" in again.stdout, again.stdout
+    assert again.returncode == 0 and "0 to train" in again.stdout, again.stdout
     after = {rid: (runs / "tiny" / rid / "result.json").stat().st_mtime_ns for rid in before}
     assert before == after
     status = launch("--grid", str(grid), "--status", runs=runs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import types
 import typing
 from typing import Any, Mapping
@@ -100,7 +101,10 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=None)
 def _field_types(cls: type) -> dict[str, Any]:
+    """Once per class: get_type_hints evaluates every annotation string, and a grid of thousands of
+    variants applies overrides thousands of times (callers only read the dict)."""
     return typing.get_type_hints(cls)
 
 

@@ -17,7 +17,6 @@ A run another process trains (its folder's lock is held: another launcher's trai
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -71,10 +70,13 @@ def held_runs(runs: Sequence[PlannedRun], state: dict[str, str]) -> list[Planned
 
 def hparams_first(gdir: Path) -> list[str]:
     """grid.json's axes, then ``train.seed`` and ``data.seed``: the HParams columns that vary."""
+    from ablations.grid_index import GridIndexError, read_index_if_any
+
     try:
-        axes = json.loads((gdir / "grid.json").read_text()).get("axes", [])
-    except (OSError, json.JSONDecodeError, AttributeError):
-        axes = []
+        index = read_index_if_any(gdir)
+    except GridIndexError:  # checked at planning: only a file broken since then gets here; the seeds still lead
+        index = None
+    axes = index.axes if index else []
     keys: list[str] = []
     for k in [*axes, "train.seed", "data.seed"]:
         if isinstance(k, str) and k not in keys:

@@ -127,6 +127,7 @@ class CostModel:
         self.measured: dict[str, dict[str, float]] = {}  # model key → params and MACs
         self.finished: dict[str, float] = {}  # model key → img/s per device of a finished run
         self.new_calibrations = 0
+        self.warnings: list[str] = []  # cached figures that could not be right, each ignored once
 
     def costs(self, cfg: RunConfig) -> dict[str, float]:
         """Params and MACs of the model, counted once per distinct config."""
@@ -137,10 +138,17 @@ class CostModel:
             self.sizes.put(key, self.measured[key])
         return self.measured[key]
 
-    def add_finished(self, cfg: RunConfig, result: dict[str, Any]) -> None:
-        speed, world = result.get("train_img_per_s"), result.get("world_size") or 1
-        if isinstance(speed, (int, float)) and speed > 0 and result.get("status") == "done":
-            self.finished.setdefault(model_key(cfg, self.target.device), float(speed) / float(world))
+    def add_finished(self, cfg: RunConfig, result: dict[str, Any], path: Path | None = None) -> None:
+        """A done run's throughput per device, if its result.json's figures can be right (a positive
+        finite ``train_img_per_s``, a whole ``world_size`` of at least 1, or none: one process)."""
+        if result.get("status") != "done" or "train_img_per_s" not in result:
+            return
+        speed, world = result.get("train_img_per_s"), result.get("world_size", 1)
+        if not _positive_number(speed) or not (_whole(world) and world >= 1):
+            self.warnings.append(f"{path or 'result.json'}: train_img_per_s {speed!r} / world_size {world!r} is not "
+                                 "a positive throughput per device; not used for estimates")
+            return
+        self.finished.setdefault(model_key(cfg, self.target.device), float(speed) / float(world))
 
     def estimate(self, cfg: RunConfig) -> Estimate:
         images = cfg.train.epochs * train_images(cfg)
@@ -153,8 +161,9 @@ class CostModel:
             return self.finished[key], "runs"
         if self.target.threads:  # a CPU run's speed depends on the threads it gets beside the others
             key = model_key(cfg, f"{self.target.device}/{self.target.threads} threads")
-        if key in self.cache:
-            return float(self.cache[key]["img_per_s"]), "calibration"
+        cached = self._cached(key)
+        if cached is not None:
+            return cached, "calibration"
         table = DEVICE_TFLOPS[self.target.device] * 1e12 / (TRAIN_FLOPS_PER_MAC * max(self.costs(cfg)["macs"], 1.0))
         step_s = max(cfg.train.batch_size / table * (CALIBRATION_STEPS + 2), CALIBRATION_MIN_S)  # its duration
         if self.target.here and self.calibrate and (self.force or step_s <= CALIBRATE_MAX_S):
@@ -164,6 +173,20 @@ class CostModel:
             self.new_calibrations += 1
             return speed, "calibration"
         return table, "gmacs table"
+
+    def _cached(self, key: str) -> float | None:
+        """The cache's img/s for ``key`` if it is a positive finite number; an entry that is not is
+        warned about once, dropped and re-estimated (calibrated again where this launch calibrates)."""
+        if key not in self.cache:
+            return None
+        entry = self.cache[key]
+        speed = entry.get("img_per_s") if isinstance(entry, dict) else entry
+        if _positive_number(speed):
+            return float(speed)
+        del self.cache[key]  # a new calibration takes its place; without one the table's figure is used
+        self.warnings.append(f"{self.cache_path}: entry {key}: img_per_s {speed!r} is not a positive finite "
+                             "number of images per second; ignored and estimated again")
+        return None
 
     def save(self) -> None:
         """Write the calibration cache when something new was measured (the runs folder exists then)."""
@@ -234,6 +257,14 @@ def _timed_steps(cfg: RunConfig) -> float:
         if len(times) >= CALIBRATION_STEPS and sum(times) >= CALIBRATION_MIN_S:
             break
     return cfg.train.batch_size / max(statistics.median(times), 1e-9)
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -34,19 +34,26 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
+from ablations.grid_rules import (
+    COUNT_UP_TO,
+    MAX_VARIANTS,
+    GridError,
+    check_run_count,
+    grid_seeds,
+    parse_seeds,
+    refuse_seed_overrides,
+    too_many_variants,
+)
 from vt_core.config import RunConfig
 from vt_core.overrides import ConfigError
 from vt_core.presets import get_preset
+
+__all__ = ["Grid", "GridError", "PlannedRun", "Variant", "check_buildable", "expand", "load_grid", "parse_seeds"]
 
 GRIDS_DIR = Path(__file__).resolve().parents[1] / "grids"
 REQUIRED = ("DESCRIPTION", "BASE", "BASELINE", "METRIC", "SEEDS", "PROFILES", "sweep")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-=]*$")
 _GRID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")  # a folder name under the runs folder
-SEED_LIMIT = 2**63
-
-
-class GridError(ConfigError):
-    """A grid that cannot be loaded or expanded; one line naming the grid, the variant, the key."""
 
 
 @dataclass(frozen=True)
@@ -128,45 +135,6 @@ def _locate(name_or_path: str) -> tuple[Path, str]:
     return path, name_or_path
 
 
-def check_seed_values(seeds: Any, where: str) -> tuple[int, ...]:
-    """A non-empty tuple of distinct integers in [0, 2**63); a GridError naming ``where`` otherwise."""
-    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
-        raise GridError(f"{where}: {seeds!r} is not a list of integer seeds")
-    out = tuple(seeds)
-    if not out:
-        raise GridError(f"{where}: no seeds")
-    for s in out:
-        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < SEED_LIMIT:
-            raise GridError(f"{where}: seed {s!r} must be an integer in [0, 2**63)")
-    if len(set(out)) != len(out):
-        raise GridError(f"{where}: {list(out)} repeats a seed")
-    return out
-
-
-def parse_seeds(text: str, flag: str) -> tuple[int, ...]:
-    """``--seeds 0,1,2`` → (0, 1, 2); empty items, non-integers, negative or huge seeds are refused."""
-    items = [t.strip() for t in text.split(",")]
-    if not text.strip() or any(not t for t in items):
-        raise GridError(f"{flag}: {text!r} has an empty item; give comma-separated integers, e.g. {flag} 0,1,2")
-    try:
-        seeds = [int(t) for t in items]
-    except ValueError:
-        raise GridError(f"{flag}: {text!r} is not a comma-separated list of integers") from None
-    return check_seed_values(seeds, flag)
-
-
-def _grid_seeds(value: Any, name: str) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
-    """SEEDS as (init seeds, data seeds or None): a tuple, or {"init": (...), "data": (...)} to cross them."""
-    if isinstance(value, dict):
-        unknown = set(value) - {"init", "data"}
-        if unknown or "init" not in value or "data" not in value:
-            raise GridError(f"grid {name}: SEEDS as a dict needs exactly the keys 'init' and 'data' "
-                            f"(got {sorted(value)})")
-        return (check_seed_values(value["init"], f"grid {name}: SEEDS['init']"),
-                check_seed_values(value["data"], f"grid {name}: SEEDS['data']"))
-    return check_seed_values(value, f"grid {name}: SEEDS"), None
-
-
 def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
     """A shipped grid by name, or a user's grid module by path; variants as ``profile`` expands them
     (default: ``cpu`` when the grid has it, else its first profile)."""
@@ -176,17 +144,25 @@ def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
     if missing:
         raise GridError(f"grid {name}: {path} lacks {', '.join(missing)}")
     variants: list[Variant] = []
+    names: set[str] = set()  # the duplicate check in constant time: a sweep of thousands stays linear
+    added = [0]
 
     def add(*, name: str, **overrides: Any) -> None:
+        added[0] += 1
+        if added[0] > MAX_VARIANTS:  # only counted from here: the grid is refused once sweep() returns
+            if added[0] >= COUNT_UP_TO:
+                raise too_many_variants(module_name, added[0], "at least ")
+            return
         if not isinstance(name, str) or not _NAME.match(name):
             raise GridError(f"grid {module_name}: variant name {name!r} must be a short word "
                             "(letters, digits, _ . + - =)")
-        if any(v.name == name for v in variants):
+        if name in names:
             raise GridError(f"grid {module_name}: variant {name!r} is added twice")
+        names.add(name)
         variants.append(Variant(name, dict(overrides)))
 
     module_name = name
-    init_seeds, data_seeds = _grid_seeds(module.SEEDS, name)
+    init_seeds, data_seeds = grid_seeds(module.SEEDS, name)
     profiles = {k: dict(v) for k, v in module.PROFILES.items()}
     if not profiles:
         raise GridError(f"grid {name}: PROFILES is empty")
@@ -200,6 +176,8 @@ def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
         sweep(add, profile)
     else:
         sweep(add)
+    if added[0] > MAX_VARIANTS:
+        raise too_many_variants(name, added[0])
     if not variants:
         raise GridError(f"grid {name}: sweep() added no variants")
     grid = Grid(
@@ -241,12 +219,16 @@ def expand(
     refusing, for plans made away from the data."""
     if profile not in grid.profiles:
         raise GridError(f"grid {grid.name}: unknown profile {profile!r}; profiles: {', '.join(grid.profiles)}")
+    refuse_seed_overrides(dict(sets or {}), "--set")
     preset, shared, root = _root_config(grid, profile)
     inits = seeds if seeds is not None else grid.seeds
     datas = data_seeds if data_seeds is not None else grid.data_seeds
+    selected = _selected(grid, only)
+    check_run_count(grid.name, len(selected), len(inits), len(datas) if datas is not None else None)
     runs = []
-    for v in _selected(grid, only):
+    for v in selected:
         where = f"grid {grid.name}, variant {v.name}"
+        refuse_seed_overrides(v.overrides, where)
         cfg = _absolute_paths(_apply(_apply(root, v.overrides, where), dict(sets or {}), f"{where}, --set"))
         cfg = _resolve(cfg, where, missing_data)  # once a variant: what resolve checks does not depend on seeds
         for seed in inits:
@@ -282,8 +264,9 @@ def _root_config(grid: Grid, profile: str) -> tuple[str, dict[str, Any], RunConf
         root = RunConfig(model=get_preset(preset))
     except ConfigError as e:
         raise GridError(f"grid {grid.name}: {e}") from None
-    root = _apply(root, base, f"grid {grid.name}: BASE")
-    root = _apply(root, prof, f"grid {grid.name}: profile {profile}")
+    for overrides, where in ((base, f"grid {grid.name}: BASE"), (prof, f"grid {grid.name}: profile {profile}")):
+        refuse_seed_overrides(overrides, where)
+        root = _apply(root, overrides, where)
     return preset, {**base, **prof}, root
 
 

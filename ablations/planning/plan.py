@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,14 +50,19 @@ def estimate_costs(plan: Plan, *, calibrate: bool, force: bool, jobs: int = 0) -
                       sizes=plan.sizes)
     for r in plan.runs:  # finished runs of this grid first: the best source for their model config
         if plan.state[r.run_id] == "done":
+            path = plan.gdir / r.run_id / "result.json"
             try:
-                model.add_finished(r.cfg, json.loads((plan.gdir / r.run_id / "result.json").read_text()))
+                result = json.loads(path.read_text())
             except (OSError, ValueError):
-                pass
+                continue
+            if isinstance(result, dict):
+                model.add_finished(r.cfg, result, path)
     for r in plan.runs:
         if r.run_id not in plan.estimates:
             plan.estimates[r.run_id] = model.estimate(r.cfg)
             plan.costs[r.run_id] = model.costs(r.cfg)
+    for message in model.warnings:  # never trusted, never a traceback: said once, on stderr
+        print(f"warning: {message}", file=sys.stderr)
     return model
 
 
@@ -74,14 +80,26 @@ def print_cost(plan: Plan) -> None:
 
 
 def check_budget(plan: Plan, budget: float | None) -> None:
+    error = budget_error(plan, budget)
+    if error is not None:
+        raise error
+
+
+def budget_error(plan: Plan, budget: float | None) -> BudgetError | None:
+    """The refusal a plan over ``budget`` gets (None within it); a budget that is not a positive
+    number raises at once. Returned, not raised, so that a dry run can print its plan first."""
     if budget is None:
-        return
+        return None
     if not math.isfinite(budget) or budget <= 0:
         raise BudgetError(f"--budget: {budget} must be a positive number of device-hours")
     total = total_hours(plan)
+    if not math.isfinite(total):  # an estimate nobody can check against a budget is no estimate
+        return BudgetError("--budget: the runs to train have no finite cost estimate; nothing submitted "
+                           "(rerun with --calibrate)")
     if total > budget:
-        raise BudgetError(f"--budget: the runs to train need an estimated {hours_text(total)} device-hours, more "
-                          f"than the budget of {budget:g}; nothing submitted (--only, --seeds or a smaller profile)")
+        return BudgetError(f"--budget: the runs to train need an estimated {hours_text(total)} device-hours, more "
+                           f"than the budget of {budget:g}; nothing submitted (--only, --seeds or a smaller profile)")
+    return None
 
 
 def cost_row(plan: Plan, r: PlannedRun) -> dict[str, Any]:

@@ -57,16 +57,14 @@ class Aggregate:
 
 
 def load_index(grid_name: str, runs_dir: str | Path = "runs") -> dict[str, Any]:
+    from ablations.grid_index import read_index
+
     path = Path(runs_dir) / grid_name / "grid.json"
     try:
-        index = json.loads(path.read_text())
+        index = read_index(path).data  # every field checked (ablations.grid_index): one line naming a bad one
     except FileNotFoundError:
         raise ReportError(f"{path}: no such file (launch the grid first: "
                           f"python ablations/launch.py --grid {grid_name})") from None
-    except (OSError, ValueError) as e:
-        raise ReportError(f"{path}: cannot be read as JSON ({type(e).__name__}: {str(e).splitlines()[0]})") from None
-    if not isinstance(index, dict) or not isinstance(index.get("runs"), list):
-        raise ReportError(f"{path}: not a grid index (no 'runs' list)")
     if not index["runs"]:  # nothing was planned: there is nothing to report (and nothing is written)
         raise ReportError(f"{path}: no runs in it (plan and launch the grid: python ablations/launch.py --grid "
                           f"{index.get('grid', grid_name)})")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -192,7 +193,7 @@ class RunConfig:
 
         out: dict[str, dict[str, Any]] = {}
         for f in dataclasses.fields(self):
-            mine, default = to_dict(getattr(self, f.name)), to_dict(f.default_factory())  # type: ignore[misc]
+            mine, default = to_dict(getattr(self, f.name)), _section_defaults(f.name)
             out[f.name] = {k: v for k, v in mine.items() if v != default.get(k, _MISSING)}
         return out
 
@@ -209,6 +210,16 @@ class RunConfig:
 
 
 _MISSING = object()
+
+
+@functools.lru_cache(maxsize=None)
+def _section_defaults(name: str) -> dict[str, Any]:
+    """A section's default values as a plain dict, built once: every run id compares against them,
+    and a grid of thousands of runs computes thousands of ids (callers only read the dict)."""
+    from ..overrides import to_dict
+
+    f = next(f for f in dataclasses.fields(RunConfig) if f.name == name)
+    return to_dict(f.default_factory())  # type: ignore[misc]
 
 
 def _sha(obj: Any) -> str:

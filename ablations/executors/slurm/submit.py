@@ -18,9 +18,23 @@ from ablations.executors.slurm.task import TrainJob
 from vt_core import exit_codes
 from vt_core.overrides import ConfigError
 
-__all__ = ["ClusterProfile", "TrainJob", "executor_parameters", "load_cluster", "queued_run_ids", "read_limits",
-           "submit"]
+__all__ = ["ClusterProfile", "TrainJob", "check_client", "executor_parameters", "load_cluster", "queued_run_ids",
+           "read_limits", "submit"]
 POLL_S = 5  # how often a launcher waiting for room in the queue looks again
+
+
+SLURM_CLIENTS = ("sbatch", "srun")  # submitit submits with sbatch and refuses to start without srun
+
+
+def check_client() -> None:
+    """Refuse a submission (exit 2, before anything is written) where Slurm's commands are missing."""
+    import shutil
+
+    missing = [c for c in SLURM_CLIENTS if shutil.which(c) is None]
+    if missing:
+        raise ConfigError(f"--executor slurm: {' and '.join(missing)} not found on PATH (no Slurm client on this "
+                          "machine); launch from a Slurm login node, or use --executor local (--dry-run plans "
+                          "for Slurm anywhere)")
 
 
 def executor_parameters(c: ClusterProfile, n_runs: int) -> dict[str, Any]:
