@@ -108,7 +108,7 @@ def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
     """``runs/<grid>/grid.json``: which variant and seed (and data seed, where the grid crosses them)
     every run id is, and its cost estimate, for the report and --status."""
     path = gdir / "grid.json"
-    from ablations.grid_index import read_index_if_any
+    from ablations.planning.grid_index import read_index_if_any
 
     old = read_index_if_any(gdir)  # checked at planning too; read again here for a concurrent launch's entries
     entries = {(e["variant"], e["seed"], e["run_id"]): e for e in (old.data["runs"] if old else [])}
@@ -278,7 +278,7 @@ def check_index_file(gdir: Path) -> None:
     """A grid.json that is not what the launcher writes stops every command on the grid (exit 2, one
     line naming the file and the field), before anything is written: rewriting it would drop the
     entries it could not read, and --status would misname its runs."""
-    from ablations.grid_index import read_index_if_any
+    from ablations.planning.grid_index import read_index_if_any
 
     read_index_if_any(gdir)
 

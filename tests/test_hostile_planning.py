@@ -317,7 +317,7 @@ def test_a_malformed_grid_json_stops_the_report_in_one_line(tmp_path: Path, caps
 
 
 def test_the_index_the_launcher_writes_reads_back(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from ablations.grid_index import read_index
+    from ablations.planning.grid_index import read_index
 
     runs = tmp_path / "runs"
     code, _, _ = run_main(capsys, "--grid", str(write_grid(tmp_path)), "--only", "abs", "--seeds", "0",

@@ -70,7 +70,7 @@ def held_runs(runs: Sequence[PlannedRun], state: dict[str, str]) -> list[Planned
 
 def hparams_first(gdir: Path) -> list[str]:
     """grid.json's axes, then ``train.seed`` and ``data.seed``: the HParams columns that vary."""
-    from ablations.grid_index import GridIndexError, read_index_if_any
+    from ablations.planning.grid_index import GridIndexError, read_index_if_any
 
     try:
         index = read_index_if_any(gdir)

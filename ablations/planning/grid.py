@@ -34,7 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
-from ablations.grid_rules import (
+from ablations.planning.grid_rules import (
     COUNT_UP_TO,
     MAX_VARIANTS,
     GridError,

@@ -78,8 +78,9 @@ def refuse_seed_overrides(overrides: dict[str, Any], where: str) -> None:
 
 
 def too_many_variants(name: str, count: int, at_least: str = "") -> GridError:
-    return GridError(f"grid {name}: sweep() adds {at_least}{count:,} variants, more than the {MAX_VARIANTS:,} a grid "
-                     "may have (ablations.grid_rules.MAX_VARIANTS, docs/grids.md); split the sweep into several grids")
+    return GridError(f"grid {name}: sweep() adds {at_least}{count:,} variants, more than the {MAX_VARIANTS:,} a "
+                     "grid may have (ablations.planning.grid_rules.MAX_VARIANTS, docs/grids.md); split the sweep into "
+                     "several grids")
 
 
 def check_run_count(grid_name: str, n_variants: int, n_inits: int, n_datas: int | None) -> None:
@@ -88,5 +89,5 @@ def check_run_count(grid_name: str, n_variants: int, n_inits: int, n_datas: int 
     if total > MAX_RUNS:
         seeds = f"{n_inits:,} seeds" + (f" × {n_datas:,} data seeds" if n_datas else "")
         raise GridError(f"grid {grid_name}: {n_variants:,} variants × {seeds} = {total:,} runs, more than the "
-                        f"{MAX_RUNS:,} a launch plans (ablations.grid_rules.MAX_RUNS, docs/grids.md); select "
+                        f"{MAX_RUNS:,} a launch plans (ablations.planning.grid_rules.MAX_RUNS, docs/grids.md); select "
                         "fewer with --only or --seeds, or split the grid")
