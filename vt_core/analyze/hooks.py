@@ -41,15 +41,16 @@ def attention_probe(model: nn.Module, probe: AttentionProbe) -> Iterator[dict[To
 
 
 @contextmanager
-def block_outputs(model: nn.Module, store: dict[str, list[torch.Tensor]]) -> Iterator[None]:
+def block_outputs(model: nn.Module, store: dict[str, list[torch.Tensor]], enabled: bool = True) -> Iterator[None]:
     """Append every block's output, flattened per image (B, N·C) and moved to the CPU, to
-    ``store[name]`` on each forward."""
+    ``store[name]`` on each forward (``enabled=False``: nothing, a no-op context)."""
     def hook(name: str):
         def save(_module: nn.Module, _args: Any, out: torch.Tensor) -> None:
-            store.setdefault(name, []).append(out.detach().flatten(1).double().cpu())
+            store.setdefault(name, []).append(out.detach().flatten(1).float().cpu())
         return save
 
-    handles = [block.register_forward_hook(hook(name)) for name, _, block in named_blocks(model)]
+    blocks = named_blocks(model) if enabled else []
+    handles = [block.register_forward_hook(hook(name)) for name, _, block in blocks]
     try:
         yield
     finally:

@@ -67,8 +67,8 @@ def analyze_run(run_dir: str | Path, settings: AnalysisSettings | None = None,
                            "images": {"split": "val", "n": len(indices), "indices": indices}}
     seconds: dict[str, float] = {}
     tick = time.perf_counter()
-    base, distances, grams = _forward_pass(model, cfg, images, settings)
-    seconds["attention_distance+features"] = time.perf_counter() - tick
+    base, distances, grams = _forward_pass(model, cfg, images, settings, features=base_dir is not None)
+    seconds["forward"] = time.perf_counter() - tick
     layout = _layout(model, cfg)
     out["attention_distance"] = _annotate(distances, layout, model)
     out.update(_measures(model, cfg, images, labels, base, settings, layout, seconds))
@@ -105,15 +105,19 @@ def _logits(model: torch.nn.Module, images: torch.Tensor, settings: AnalysisSett
         return torch.cat([model(x.to(device)).float().cpu() for x in _batches(images, settings.batch_size)])
 
 
-def _forward_pass(model, cfg, images, settings) -> tuple[torch.Tensor, dict, dict[str, torch.Tensor]]:
-    """One pass over the images: logits, attention distances, and every block's centred Gram matrix."""
+def _forward_pass(model, cfg, images, settings, *, features: bool) -> tuple[torch.Tensor, dict, dict]:
+    """One pass over the images: logits, attention distances, and (``features``: for CKA) every
+    block's centred Gram matrix."""
     probe = AttentionDistance((cfg.model.img_size, cfg.model.img_size))
-    features: dict[str, list[torch.Tensor]] = {}
-    with attention_probe(model, probe) as names, block_outputs(model, features):
+    kept: dict[str, list[torch.Tensor]] = {}
+    with attention_probe(model, probe) as names, block_outputs(model, kept, enabled=features):
         probe.names = names
         base = _logits(model, images, settings)
-    grams = {name: centred_gram(torch.cat(parts)) for name, parts in features.items()}
-    return base, probe.result(), grams
+    return base, probe.result(), _grams(kept)
+
+
+def _grams(kept: dict[str, list[torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {name: centred_gram(torch.cat(parts)) for name, parts in kept.items()}
 
 
 def _layout(model: torch.nn.Module, cfg) -> dict[str, dict[str, Any]]:
@@ -177,7 +181,7 @@ def _cka(base_dir: Path, grams: dict[str, torch.Tensor], images: torch.Tensor, s
     features: dict[str, list[torch.Tensor]] = {}
     with block_outputs(model_b, features):
         _logits(model_b, images, settings)
-    grams_b = {name: centred_gram(torch.cat(parts)) for name, parts in features.items()}
+    grams_b = _grams(features)
     matrix = cka_matrix(grams, grams_b)
     cols = list(grams_b)
     diagonal = {name: matrix[i][cols.index(name)] for i, name in enumerate(grams) if name in grams_b}
