@@ -28,6 +28,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ablations import analysis_step  # noqa: E402
 from ablations.cost import Estimate  # noqa: E402
 from ablations.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
 from ablations.plan import Plan, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
@@ -184,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--held", default="wait", choices=("wait", "skip"),
                    help="local: runs another process is training: wait for them to end (default) or skip them (exit 3)")
     p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
+    p.add_argument("--analyze", action=argparse.BooleanOptionalAction, default=None,
+                   help="mechanism measures of every finished run after training (docs/analysis.md; default: on "
+                        "for the cpu profiles, off for the others)")
     args = p.parse_args(argv)
     try:
         return _main(args)
@@ -262,6 +266,7 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
     index_before = (gdir / "grid.json").read_text() if (gdir / "grid.json").is_file() else None
     gdir.mkdir(parents=True, exist_ok=True)
     write_index(gdir, grid, args.profile, runs, plan.estimates)
+    analysis_step.record(gdir, analysis_step.enabled(args.profile, args.analyze))
     from ablations.tensorboard_links import link_tensorboard
 
     link_tensorboard(gdir)  # human run names for TensorBoard, whatever the executor
@@ -311,6 +316,8 @@ def run_here(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> 
 
     code = run_local(plan.gdir, plan.todo, configs, jobs=args.jobs, in_process=plan.executor == "debug",
                      held=args.held, holding=held_runs(plan.runs, plan.state))
+    if code != exit_codes.CTRL_C and analysis_step.enabled(args.profile, args.analyze):
+        analysis_step.analyze_grid(plan.gdir, [r.run_id for r in plan.runs])
     if code != exit_codes.CTRL_C and not args.no_report:
         _report(plan.grid, plan.runs_dir, args.profile, Path(os.path.abspath(args.reports_dir)) / plan.grid.name)
     return code

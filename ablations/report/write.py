@@ -20,6 +20,7 @@ from .figures import draw_figures
 from .formats import table_csv, table_latex, table_markdown
 from .keys import ALPHA, COSTS, METRICS, metric_label
 from .load import Aggregate, aggregate, load_index
+from .mechanisms import insert_mechanisms
 from .multiplicity import NAMES
 from .sections import Content, report_blocks
 from .selection import ReportError
@@ -76,7 +77,7 @@ def write_report(grid_name: str, runs_dir: str | Path = "runs", out_dir: str | P
         command=command or _equivalent_command(name, runs_dir, out_dir, asked, profile, options),
         commit=_git_commit(), runs_dir=runs_dir, grid_path=grid_path, started=t0, options=options,
         others=[(m, t) for m, _, t in comp.others], eval_only=comp.eval_only)
-    blocks = report_blocks(content)
+    blocks = insert_mechanisms(report_blocks(content), agg, comp.baseline, out, runs_dir / name)
     _write(out / "report.md", render_markdown(blocks))
     _write(out / "report.html", render_html(blocks, name))
     for p in agg.problems:

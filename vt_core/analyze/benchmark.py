@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -46,13 +47,18 @@ def _prepare(out: Path, swin_t: bool) -> list[tuple[str, Path, list[str]]]:
     return cases
 
 
-def _time_cli(run: Path, extra: list[str]) -> tuple[float, dict]:
+def _time_cli(run: Path, extra: list[str]) -> tuple[float, float, dict]:
+    """Wall seconds and CPU seconds (user + system, all threads) of one command, and its per-measure seconds.
+    On a shared machine the CPU seconds are the figure that does not depend on the neighbours."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     tick = time.perf_counter()
     subprocess.run([sys.executable, "-m", "vt_core.analyze", str(run), "--force", *extra], check=True, env=env,
                    stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - tick
-    return wall, json.loads((run / "analysis.json").read_text())["seconds"]
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, json.loads((run / "analysis.json").read_text())["seconds"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,9 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     cases = _prepare(out, not args.no_swin_t)
     print(f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs")
     for label, run, extra in cases:
-        wall, seconds = _time_cli(run, extra)
+        wall, cpu, seconds = _time_cli(run, extra)
         parts = ", ".join(f"{k} {v:.1f}" for k, v in seconds.items())
-        print(f"{label}: {wall:.1f} s wall for the command ({parts}; state load and writing the rest)")
+        print(f"{label}: {wall:.1f} s wall, {cpu:.1f} CPU-s for the command ({parts} s wall; state load and "
+              f"writing the rest); load average now {os.getloadavg()[0]:.1f}", flush=True)
     return 0
 
 
