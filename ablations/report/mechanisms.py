@@ -22,7 +22,7 @@ SCALARS = {
     "attention_px": ("attention distance (px)", 2),
     "cross_window": ("cross-window dependence", 4),
     "agreement_1px": ("agreement, 1-px shift", 3),
-    "kl_1px": ("KL, 1-px shift", 4),
+    "kl_1px": ("KL, 1-px shift", 5),
     "erf50_px": ("ERF r50 last level (px)", 1),
     "cka": ("CKA vs baseline", 3),
 }

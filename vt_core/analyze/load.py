@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import torch
 
-from ..config import RunConfig
+from ..config import DataConfig, RunConfig
 from ..model import VisionTransformer
 from ..overrides import ConfigError
 from ..run_folder import CHECKPOINT, CONFIG, load_config, read_result, run_state
@@ -52,10 +53,15 @@ def final_model(run_dir: Path, cfg: RunConfig, device: torch.device) -> VisionTr
 
 def validation_images(cfg: RunConfig, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     """n validation images (all of them when fewer) drawn without replacement by ``seed``, in index
-    order: (images, labels, indices)."""
+    order: (images, labels, indices). The tensors are shared between calls: never modify them."""
+    return _draw(cfg.data, cfg.model.img_size, cfg.model.in_chans, n, seed)
+
+
+@lru_cache(maxsize=2)  # a grid's runs (and a run and its baseline) share their data: load it once per process
+def _draw(data: DataConfig, img_size: int, in_chans: int, n: int, seed: int):
     from ..data import load_data
 
-    val = load_data(cfg.data, img_size=cfg.model.img_size, in_chans=cfg.model.in_chans).val
+    val = load_data(data, img_size=img_size, in_chans=in_chans).val
     order = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed))[:n].sort().values.tolist()
     pairs = [val[i] for i in order]
     images = torch.stack([torch.as_tensor(p[0]).float() for p in pairs])
