@@ -226,3 +226,16 @@ def test_erf_radius_around_a_strided_output_centre():
         conv.weight.fill_(1.0)
     (mass,) = erf_maps(lambda x: [conv(x)], torch.randn(1, 1, 16, 16))
     assert math.isclose(erf_radii(mass, (8, 8), [1.0])["1.0"], 0.5)
+
+
+def test_a_model_without_attention_has_no_attention_rows_but_an_erf():
+    model = build(get_preset("hornet_cpu"))
+    probe = AttentionDistance((32, 32))
+    with attention_probe(model, probe) as names, torch.no_grad():
+        probe.names = names
+        model(images())
+    assert probe.result() == {}
+    assert cross_window_dependence(model, images(n=2), tokens=2, seed=0) == {}
+    maps = erf_maps(lambda x: model.forward_intermediates(x, intermediates_only=True, output_fmt="NCHW"),
+                    images(n=2))
+    assert len(maps) == 2 and all(float(m.sum()) > 0 for m in maps)
