@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ablations.analysis_step import enabled
+from ablations.analysis_step import after_run, enabled, record
 from tests.support.launch import launch, write_grid
 
 pytestmark = pytest.mark.slow
@@ -58,3 +58,13 @@ def test_no_analyze_is_recorded_and_skips_the_step(tmp_path):
     index, analyses = _analyses(runs / "tiny")
     assert index["analyze"] is False and not analyses and "analysis:" not in done.stdout
     assert "## Mechanisms" not in (tmp_path / "reports" / "tiny" / "report.md").read_text()
+    # a Slurm task's step: nothing while grid.json says no; the baseline's task then does its seed's runs too
+    gdir = runs / "tiny"
+    base = next(e["run_id"] for e in index["runs"] if e["variant"] == "abs")
+    other = next(e["run_id"] for e in index["runs"] if e["variant"] == "none")
+    after_run(gdir / base)
+    assert not (gdir / base / "analysis.json").exists()
+    record(gdir, True)
+    after_run(gdir / base)
+    assert json.loads((gdir / base / "analysis.json").read_text())["cka"] is None
+    assert json.loads((gdir / other / "analysis.json").read_text())["cka"]["baseline_run_id"] == base
