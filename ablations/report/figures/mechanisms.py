@@ -44,6 +44,7 @@ def _lines(df: pd.DataFrame, agg: Aggregate, baseline: str, x: str, y: str, xlab
     ax = fig.add_subplot()
     sns.lineplot(data=df, x=x, y=y, hue="label", hue_order=order, palette=lpal, errorbar="sd",
                  err_kws={"alpha": 0.15, "linewidth": 0}, marker="o", markersize=4, markeredgewidth=0, ax=ax)
+    ax.set_xticks(sorted(df[x].unique()))  # whole blocks, the shifts measured
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.0, 1.0))
