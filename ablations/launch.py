@@ -29,6 +29,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ablations import analysis_step  # noqa: E402
 from ablations.planning.cost import Estimate, model_key  # noqa: E402
 from ablations.planning.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
 from ablations.planning.model_sizes import SizeCache  # noqa: E402
@@ -104,9 +105,10 @@ def to_launch(runs: list[PlannedRun], state: dict[str, str], retry_failed: bool)
 
 
 def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
-                estimates: dict[str, Estimate] | None = None) -> None:
+                estimates: dict[str, Estimate] | None = None, analyze: bool = False) -> None:
     """``runs/<grid>/grid.json``: which variant and seed (and data seed, where the grid crosses them)
-    every run id is, and its cost estimate, for the report and --status."""
+    every run id is, and its cost estimate, for the report and --status; whether runs are analysed
+    after training (``analyze``: a Slurm task reads it)."""
     path = gdir / "grid.json"
     from ablations.planning.grid_index import read_index_if_any
 
@@ -128,6 +130,7 @@ def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
         "axes": grid.axes(), "paper": grid.paper, "variants": [v.name for v in grid.variants],
         # seed k sets data.seed = k too unless a run carries its own data_seed: the report says which
         "data_seed_follows_seed": all(r.data_seed is None for r in runs),
+        "analyze": analyze,
         "runs": sorted(entries.values(), key=lambda e: (e["variant"], e["seed"], e["run_id"])),
     }
     atomic_write_text(path, json.dumps(index, indent=1) + "\n")
@@ -188,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--held", default="wait", choices=("wait", "skip"),
                    help="local: runs another process is training: wait for them to end (default) or skip them (exit 3)")
     p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
+    p.add_argument("--analyze", action=argparse.BooleanOptionalAction, default=None,
+                   help="mechanism measures of every finished run after training (docs/analysis.md; default: on "
+                        "for the cpu profiles, off for the others)")
     args = p.parse_args(argv)
     try:
         return _main(args)
@@ -260,7 +266,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     state = states(runs, gdir, queued)
     todo = to_launch(runs, state, args.retry_failed)
     return Plan(grid, args.profile, runs, state, todo, executor, cluster, runs_dir, gdir, missing or [], built=built,
-                limits=limits, sizes=sizes)
+                limits=limits, sizes=sizes, analyze=analysis_step.enabled(args.profile, args.analyze))
 
 
 def check_jobs(jobs: int, executor: str) -> None:
@@ -351,7 +357,7 @@ def record_plan(plan: Plan, fresh: bool, index_before: str | None) -> dict[str, 
     try:
         try:
             gdir.mkdir(parents=True, exist_ok=True)
-            write_index(gdir, plan.grid, plan.profile, plan.runs, plan.estimates)
+            write_index(gdir, plan.grid, plan.profile, plan.runs, plan.estimates, plan.analyze)
             link_tensorboard(gdir)  # human run names for TensorBoard, whatever the executor
             return write_configs(gdir, plan.todo)
         except OSError as e:  # a folder or link (the files raise RunFolderError themselves)
@@ -413,6 +419,8 @@ def run_here(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> 
 
     code = run_local(plan.gdir, plan.todo, configs, jobs=args.jobs, in_process=plan.executor == "debug",
                      held=args.held, holding=held_runs(plan.runs, plan.state))
+    if code != exit_codes.CTRL_C and plan.analyze:
+        analysis_step.analyze_grid(plan.gdir, [r.run_id for r in plan.runs])
     if code != exit_codes.CTRL_C and not args.no_report:
         _report(plan.grid, plan.runs_dir, args.profile, Path(os.path.abspath(args.reports_dir)) / plan.grid.name)
     return code

@@ -59,6 +59,7 @@ class GridIndex:
     description: str | None = None
     paper: dict[str, float] = field(default_factory=dict)
     data_seed_follows_seed: bool | None = None
+    analyze: bool = False  # runs are analysed after training (launch.py --analyze; ablations/analysis_step.py)
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -109,6 +110,7 @@ def check_index(data: Any, path: Path) -> GridIndex:
         paper=_field(data, "paper", path, _numbers_by_name, "an object of variant → finite number", {}),
         data_seed_follows_seed=_field(data, "data_seed_follows_seed", path, lambda v: isinstance(v, bool),
                                       "true or false"),
+        analyze=_field(data, "analyze", path, lambda v: isinstance(v, bool), "true or false", False),
         data=data,
     )
 

@@ -41,6 +41,7 @@ class Plan:
     built: dict[str, Any] = field(default_factory=dict)  # the distinct models, built on meta while checking
     limits: Any = None  # the Slurm cluster's limits (ablations.executors.slurm.cluster), read once at planning
     sizes: SizeCache | None = None  # params and MACs of models counted before (<runs>/.model_sizes.json)
+    analyze: bool = False  # analyse each run after training (launch.py --analyze; recorded in grid.json)
 
 
 def estimate_costs(plan: Plan, *, calibrate: bool, force: bool, jobs: int = 0) -> CostModel:

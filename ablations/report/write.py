@@ -21,6 +21,7 @@ from .figures import draw_figures
 from .formats import table_csv, table_latex, table_markdown
 from .keys import ALPHA, COSTS, METRICS, bounds, metric_label
 from .load import Aggregate, aggregate, load_index
+from .mechanisms import insert_mechanisms
 from .multiplicity import NAMES
 from .output import OutputLock, make_folder, remove_stale, write_text
 from .sections import Content, report_blocks
@@ -88,7 +89,7 @@ def _write_all(out: Path, name: str, index: dict[str, Any], agg: Aggregate, comp
         problems=fig_problems + ([comp.metric_problem] if comp.metric_problem else []),
         command=command, commit=_git_commit(), runs_dir=runs_dir, grid_path=grid_path, started=t0, options=options,
         others=[(m, t) for m, _, t in comp.others], eval_only=comp.eval_only)
-    blocks = report_blocks(content)
+    blocks = insert_mechanisms(report_blocks(content), agg, comp.baseline, out, runs_dir / name)
     write_text(out / "report.md", render_markdown(blocks))
     write_text(out / "report.html", render_html(blocks, name))
     remove_stale(p for p in out.glob("table_*.*") if p.name not in tables)  # other metrics of an earlier report

@@ -46,6 +46,10 @@ class TrainJob:
         # The run has ended: a time-limit signal from now on has nothing to save, and arriving while
         # the interpreter exits it would kill the finished job (state FAILED in sacct).
         signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+        if result.get("status") == "done":
+            from ablations.analysis_step import after_run
+
+            after_run(Path(out))  # when grid.json asks for it (launch.py --analyze)
         return result
 
     def checkpoint(self, config_path: str, out: str) -> Any:
