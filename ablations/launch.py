@@ -29,7 +29,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ablations import analysis_step  # noqa: E402
+from ablations.executors import analysis as analysis_step  # noqa: E402
 from ablations.planning.cost import Estimate, model_key  # noqa: E402
 from ablations.planning.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
 from ablations.planning.model_sizes import SizeCache  # noqa: E402

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ablations.analysis_step import after_run, enabled, record
+from ablations.executors.analysis import after_run, enabled, record
 from tests.support.launch import launch, write_grid
 
 pytestmark = pytest.mark.slow

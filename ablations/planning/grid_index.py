@@ -59,7 +59,7 @@ class GridIndex:
     description: str | None = None
     paper: dict[str, float] = field(default_factory=dict)
     data_seed_follows_seed: bool | None = None
-    analyze: bool = False  # runs are analysed after training (launch.py --analyze; ablations/analysis_step.py)
+    analyze: bool = False  # runs are analysed after training (launch.py --analyze; ablations/executors/analysis.py)
     data: dict[str, Any] = field(default_factory=dict)
 
 

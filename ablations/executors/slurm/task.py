@@ -47,7 +47,7 @@ class TrainJob:
         # the interpreter exits it would kill the finished job (state FAILED in sacct).
         signal.signal(signal.SIGUSR2, signal.SIG_IGN)
         if result.get("status") == "done":
-            from ablations.analysis_step import after_run
+            from ablations.executors.analysis import after_run
 
             after_run(Path(out))  # when grid.json asks for it (launch.py --analyze)
         return result
