@@ -383,7 +383,7 @@ def test_full_disk_is_one_line_naming_the_file_and_the_disk(small, monkeypatch, 
 
 
 # ------------------------------------------------------------------------------------ hostile files
-@pytest.mark.parametrize("top1", [1e308, -1e308, float("inf"), 100.5])
+@pytest.mark.parametrize("top1", [1e308, -1e308, float("inf"), 100.5, float("nan")])
 def test_out_of_range_metric_is_a_corrupt_run_not_a_number(tmp_path, top1):
     """A result.json whose top1 no run can produce is reported as corrupt by path and left out of the
     statistics (before: averaged into '0.00 ±', p 1.000, 'no detectable difference')."""
@@ -394,8 +394,8 @@ def test_out_of_range_metric_is_a_corrupt_run_not_a_number(tmp_path, top1):
     agg = R.aggregate("huge", tmp_path)
     row = agg.runs[(agg.runs["variant"] == "b") & (agg.runs["seed"] == 3)].iloc[0]
     assert row["status"] == "corrupt" and math.isnan(row["top1"])
-    assert any("b-3-x/result.json: top1 = " in p and "is outside [0, 100]; skipped as corrupt" in p
-               for p in agg.problems)
+    said = "= NaN in a run that says it finished" if math.isnan(top1) else "is outside [0, 100]"
+    assert any("b-3-x/result.json: top1 = " in p and f"{said}; skipped as corrupt" in p for p in agg.problems)
     s = R.summarize(agg.runs, "top1", "a", agg.variants).loc["b"]
     assert s["n"] == 3 and s["mean"] == pytest.approx(72.0)
 
