@@ -414,3 +414,12 @@ def test_markdown_carries_no_html_from_a_crafted_grid_json(tmp_path):
             assert tag not in page, tag
     assert "&lt;script>alert(1)&lt;/script>" in md and "&amp;lt;" in md  # the description, as typed
     assert "<script" not in (out / "report.html").read_text().lower()
+
+
+def test_out_that_is_a_file_is_bad_input(small, capsys):
+    (small / "afile").write_text("mine\n")
+    for out in (small / "afile", small / "afile" / "sub"):
+        assert R.main(["--grid", "small", "--runs-dir", str(small), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(out) in err[0] and "a file stands where a folder should be" in err[0]
+    assert (small / "afile").read_text() == "mine\n"
