@@ -510,3 +510,16 @@ def test_chance_lines_and_loss_band(agg, summary):
             assert flat, ax.get_ylabel()
     loss = [ax for ax in figs[1].axes if ax.get_ylabel() == "Training loss"][0]
     assert loss.get_ylim()[0] == 0.0
+
+
+def test_costs_the_table_prints_alike_are_drawn_at_one_value(agg):
+    """GMACs of 0.30000–0.30007 all read 0.300 in the table: one value in the figure (no zoomed axis
+    spreading them apart, no front between them)."""
+    runs = agg.runs.copy()
+    runs["gmacs"] = 0.3 + 1e-5 * runs["variant"].map({v: i for i, v in enumerate(agg.variants)}).astype(float)
+    fig, costs = _cost_fig(agg, runs)
+    assert {f"{x:.3f}" for x in costs["gmacs"].dropna()} == {"0.300"}
+    ax = fig.axes[0]
+    markers = [ln for ln in ax.get_lines() if ln.get_marker() == "o" and len(ln.get_xdata()) == 1]
+    assert len({float(ln.get_xdata()[0]) for ln in markers}) == 1
+    assert not _has_front(ax) and "(costs identical: no Pareto front)" in ax.get_xlabel()

@@ -383,7 +383,7 @@ def test_full_disk_is_one_line_naming_the_file_and_the_disk(small, monkeypatch, 
 
 
 # ------------------------------------------------------------------------------------ hostile files
-@pytest.mark.parametrize("top1", [1e308, -1e308, float("inf"), 100.5])
+@pytest.mark.parametrize("top1", [1e308, -1e308, float("inf"), 100.5, float("nan")])
 def test_out_of_range_metric_is_a_corrupt_run_not_a_number(tmp_path, top1):
     """A result.json whose top1 no run can produce is reported as corrupt by path and left out of the
     statistics (before: averaged into '0.00 ±', p 1.000, 'no detectable difference')."""
@@ -394,8 +394,8 @@ def test_out_of_range_metric_is_a_corrupt_run_not_a_number(tmp_path, top1):
     agg = R.aggregate("huge", tmp_path)
     row = agg.runs[(agg.runs["variant"] == "b") & (agg.runs["seed"] == 3)].iloc[0]
     assert row["status"] == "corrupt" and math.isnan(row["top1"])
-    assert any("b-3-x/result.json: top1 = " in p and "is outside [0, 100]; skipped as corrupt" in p
-               for p in agg.problems)
+    said = "= NaN in a run that says it finished" if math.isnan(top1) else "is outside [0, 100]"
+    assert any("b-3-x/result.json: top1 = " in p and f"{said}; skipped as corrupt" in p for p in agg.problems)
     s = R.summarize(agg.runs, "top1", "a", agg.variants).loc["b"]
     assert s["n"] == 3 and s["mean"] == pytest.approx(72.0)
 
@@ -414,3 +414,12 @@ def test_markdown_carries_no_html_from_a_crafted_grid_json(tmp_path):
             assert tag not in page, tag
     assert "&lt;script>alert(1)&lt;/script>" in md and "&amp;lt;" in md  # the description, as typed
     assert "<script" not in (out / "report.html").read_text().lower()
+
+
+def test_out_that_is_a_file_is_bad_input(small, capsys):
+    (small / "afile").write_text("mine\n")
+    for out in (small / "afile", small / "afile" / "sub"):
+        assert R.main(["--grid", "small", "--runs-dir", str(small), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(out) in err[0] and "a file stands where a folder should be" in err[0]
+    assert (small / "afile").read_text() == "mine\n"

@@ -15,6 +15,7 @@ rerun) both finish with complete output, and a full or read-only disk is one lin
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import io
 import os
@@ -29,10 +30,17 @@ class ReportWriteError(Exception):
 
 
 def make_folder(out: Path) -> None:
+    """``--out`` and its parents; a file where one of them should be is the user's path, bad input
+    (``ReportError``, exit 2), before anything is written."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise _error(Path(e.filename or out), e) from None
+        err = _error(Path(e.filename or out), e)
+        if e.errno in (errno.EEXIST, errno.ENOTDIR):
+            from .selection import ReportError
+
+            raise ReportError(str(err)) from None
+        raise err from None
 
 
 def write_bytes(path: Path, data: bytes) -> None:

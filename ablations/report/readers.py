@@ -13,7 +13,7 @@ import pandas as pd
 
 from vt_core.run_folder import last_line  # noqa: F401  (re-exported: load.py reads error.txt with it)
 
-from .keys import COSTS, CURVE_KEYS, METRICS, STATUSES, bounds
+from .keys import COSTS, CURVE_KEYS, METRICS, STATUSES, bounds, is_percent
 
 RunRead = tuple[str, dict[str, Any] | None, str | None]  # (state, result or None, problem or None)
 CurveId = tuple[str, Any, str, str, int]  # (variant, seed, run id, state, number of epoch rows)
@@ -38,15 +38,16 @@ def read_run(run_dir: str) -> RunRead:
     except ValueError:
         return "corrupt", None, f"{path}: not valid JSON (truncated or corrupt); skipped"
     status = str(result.get("status", "done"))
-    bad = out_of_range(result)
+    bad = out_of_range(result, finished=status == "done")
     if bad:  # a number no run can produce: the file is corrupt (or crafted), not a measurement to average
         return "corrupt", None, f"{path}: {bad}; skipped as corrupt"
     return (status if status in STATUSES else "done"), result, None
 
 
-def out_of_range(result: dict[str, Any]) -> str | None:
+def out_of_range(result: dict[str, Any], *, finished: bool = False) -> str | None:
     """The first final metric or cost of result.json (``eval_sizes`` included) outside the values it can
-    take (an accuracy outside [0, 100], a negative loss or cost, an infinite number), as a phrase."""
+    take (an accuracy outside [0, 100], a negative loss or cost, an infinite number; in a finished
+    run also an accuracy of NaN, which no count of correct images gives), as a phrase."""
     values = [(k, result.get(k)) for k in (*METRICS, *COSTS)]
     sizes = result.get("eval_sizes")
     if isinstance(sizes, dict):
@@ -54,6 +55,8 @@ def out_of_range(result: dict[str, Any]) -> str | None:
                    for k, v in vals.items()]
     for key, raw in values:
         x = number(raw)
+        if finished and is_percent(key) and isinstance(raw, float) and math.isnan(raw):  # a count's ratio
+            return f"{key} = NaN in a run that says it finished"
         low, high = bounds(key)
         if math.isinf(x) or (math.isfinite(x) and not low <= x <= high):
             span = f"[{low:g}, {high:g}]" if math.isfinite(high) else f"≥ {low:g}"

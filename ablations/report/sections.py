@@ -259,7 +259,7 @@ def _other_metrics(c: Content) -> list[Block]:
         return []
     blocks: list[Block] = [Heading("Other metrics"), Paragraph(
         "The same statistics for each further metric, each table its own family of comparisons (its p-values "
-        "adjusted among themselves). Files: `table_<metric>.csv/.md/.tex`.")]
+        "adjusted among themselves). Files: `table_METRIC.csv/.md/.tex`.")]
     for metric, table in c.others:
         direction = "higher is better" if higher_is_better(metric) else "lower is better"
         blocks += [Heading(f"{metric_label(metric)} (`{metric}`, {direction})", 3), TableBlock(table)]
@@ -313,7 +313,7 @@ def _reproduce(c: Content) -> list[Block]:
     devices = sorted({str(x) for x in runs.get("device", pd.Series(dtype=object)).dropna()})
     files = ", ".join(f"`{f}`" for f in DATA_FILES)
     if c.others:
-        files += f", `table_<metric>.csv/.md/.tex` for {', '.join(f'`{m}`' for m, _ in c.others)}"
+        files += f", `table_METRIC.csv/.md/.tex` for {', '.join(f'`{m}`' for m, _ in c.others)}"
     if c.figures:
         files += ", " + ", ".join(f"`{p.stem}.png/.pdf`" for _, p in c.figures)
     written = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

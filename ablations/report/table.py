@@ -75,7 +75,7 @@ def fmt_p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _cost_decimals(costs: pd.DataFrame) -> dict[str, int]:
+def cost_decimals(costs: pd.DataFrame) -> dict[str, int]:
     """One number of decimals per cost column, from its smallest value (0.25 and 0.33 GMACs, not 0.3)."""
     out = {}
     for k in COST_COLUMNS:
@@ -255,7 +255,7 @@ def _columns(agg: Aggregate, metric: str, baseline: str, summary: pd.DataFrame, 
              paper: dict[str, float] | None, *, interval: str, correction: str, main: bool,
              axes: dict[str, dict[str, Any]]) -> list[Column]:
     names = _axis_names(agg.axes)
-    cdec = _cost_decimals(costs)
+    cdec = cost_decimals(costs)
     pdec = next((k for k in range(4) if all(abs(round(x, k) - x) < 1e-9 for x in (paper or {}).values())), 2)
     cols = [Column("Variant", lambda r: {"variant": r.variant}, lambda r: Cell(r.variant), align="l")]
     cols += [Column(None if _names_the_variant(a, axes) else names[a], lambda r, a=a: {a: r.axes[a]},

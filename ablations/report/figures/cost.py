@@ -4,7 +4,8 @@ front (black-edged points, a dashed staircase) only where the costs differ beyon
 - A measured cost (throughput, peak memory) is noisy: two variants' costs are told apart only when
   they differ by more than the sum of their ±1 std over seeds (the whiskers drawn) and by more than
   ``MEASURED_NOISE`` of the larger (runs of one configuration vary that much in throughput and
-  peak RSS, which one seed cannot show). A model cost (GMACs) is exact.
+  peak RSS, which one seed cannot show). A model cost (GMACs) is exact; costs the table prints
+  alike (at its decimals) are drawn as one value.
 - Within that noise two costs count as equal: the front is taken over the metric among them, and a
   panel whose costs are all within noise of each other draws no front and says so.
 - Identical costs (the same GMACs) are drawn at the same value, side by side a few points apart, so
@@ -23,6 +24,7 @@ import pandas as pd
 from ..keys import LABELS, MODEL_COSTS, higher_is_better, metric_label, peak_memory_labels
 from ..load import Aggregate
 from ..stats import memory_kinds, pareto_front
+from ..table import cost_decimals
 from .style import cap_percent, chance_level, chance_line, merged_variants, new_figure
 
 PANELS = (("gmacs", True), ("train_img_per_s", False), ("peak_mem_mb", True))  # (cost, lower is better)
@@ -48,6 +50,8 @@ def cost_figure(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, metr
     placed, fronts = [], False
     for ax, (key, lower) in zip(axes, panels, strict=True):
         xs = costs.loc[summary.index, key].to_numpy(float)
+        if key in MODEL_COSTS:
+            xs = as_printed(xs, cost_decimals(costs)[key])
         fronts |= _panel(fig, ax, agg.runs, summary, xs, key, lower, higher_is_better(metric), pal)
         chance_line(ax, chance)
         ax.set_ylabel(metric_label(metric) if ax is axes[0] else "")
@@ -74,6 +78,17 @@ def tolerance(xs: np.ndarray, noise: np.ndarray, measured: bool) -> np.ndarray:
     big = np.maximum(np.abs(xs)[:, None], np.abs(xs)[None, :])
     rel = MEASURED_NOISE if measured else 1e-9
     return np.maximum(noise[:, None] + noise[None, :], rel * big)
+
+
+def as_printed(xs: np.ndarray, decimals: int) -> np.ndarray:
+    """Model costs that the table prints alike (at its ``decimals``) replaced by their group's mean:
+    costs shown identical are drawn identical, not spread over a zoomed axis."""
+    out = xs.copy()
+    shown = np.round(xs, decimals)
+    for value in {float(x) for x in shown[np.isfinite(shown)]}:
+        group = shown == value
+        out[group] = float(xs[group].mean())
+    return out
 
 
 def _panel(fig: Any, ax: Any, runs: pd.DataFrame, summary: pd.DataFrame, xs: np.ndarray, key: str, lower: bool,
@@ -120,7 +135,7 @@ def _side_by_side(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     groups: dict[float, list[int]] = {}
     for i, x in enumerate(xs):
         if math.isfinite(x) and math.isfinite(ys[i]):
-            groups.setdefault(float(np.round(x, 12)), []).append(i)
+            groups.setdefault(float(x), []).append(i)
     for members in groups.values():
         members.sort(key=lambda i: ys[i])
         clusters: list[list[int]] = []
