@@ -84,12 +84,12 @@ def chance_level(agg: Any, metric: str) -> float | None:
     name = agg.setting.get("data.name")
     if name is None and "data.name" not in agg.axes:
         name = preset_value(agg.setting.get("preset"), "data.name")
-    from vt_core.data.probes import PROBES  # torch: only to know a probe's classes
+    from vt_core.data.catalog import PROBE_NUM_CLASSES  # torch-free: the report builds no model
 
-    probe = PROBES.get(str(name)) if name is not None else None
-    if probe is None:
+    classes = PROBE_NUM_CLASSES.get(str(name)) if name is not None else None
+    if classes is None:
         return None
-    level = 100.0 * min(int(m.group(1)), probe.num_classes) / probe.num_classes
+    level = 100.0 * min(int(m.group(1)), classes) / classes
     return level if level < 100.0 else None
 
 
