@@ -108,3 +108,17 @@ def test_mixers_and_layers_are_fx_leaves():
         pass
 
     assert {WindowAttention, PatchMerging, RelativePositionBias, ToyMixer} <= _leaf_modules
+
+
+def test_the_report_imports_no_torch(tmp_path):
+    from tests.support.report_runs import build_runs
+
+    runs = tmp_path / "runs"
+    build_runs(runs)
+    assert loaded_by(tmp_path, "ablations/report.py", "--grid", "toy", "--runs-dir", str(runs),
+                     "--out", str(tmp_path / "report")) == []
+    assert (tmp_path / "report" / "report.md").is_file()  # it did write the report
+
+
+def test_report_help_imports_no_torch(tmp_path):
+    assert loaded_by(tmp_path, "ablations/report.py", "--help") == []
