@@ -262,7 +262,10 @@ def choose_executor(args: argparse.Namespace) -> tuple[str, Any, Any]:
 
 def launch(plan: Plan, args: argparse.Namespace) -> int:
     """Estimate, check the budget, record the plan, then train: on Slurm or here."""
+    from ablations.tensorboard_links import check_index
+
     check_writable(plan.runs_dir)
+    check_index(plan.gdir)  # a planted grid.json entry naming a place outside the grid: refused, nothing written
     cost = estimate_costs(plan, calibrate=True, force=args.calibrate, jobs=args.jobs)
     check_budget(plan, args.budget)
     cost.save()
