@@ -1,21 +1,29 @@
-"""TensorBoard under human names: ``runs/<grid>/tensorboard/<variant>/seed<k>`` links to each run
-folder's event directory, so ``tensorboard --logdir runs/<grid>/tensorboard`` lists ``abs/seed0``
-instead of a run id.
+"""TensorBoard under human names, each run once: ``tensorboard --logdir runs`` and ``tensorboard
+--logdir runs/<grid>/tensorboard`` both list ``abs/seed0`` (under ``<grid>/tensorboard/`` from runs/),
+never a run id beside it.
 
-    runs/<grid>/tensorboard/<variant>/seed<k>          -> ../../<run_id>/tb
-    runs/<grid>/tensorboard/<variant>/seed<k>_data<j>  (an entry whose data_seed is not its seed)
+    runs/<grid>/tensorboard/<variant>/seed<k>/          the run's event files (a real folder)
+    runs/<grid>/<run_id>/tb.path                        "../tensorboard/<variant>/seed<k>": read by the trainer
+    runs/<grid>/tensorboard/<variant>/seed<k>_data<j>   (an entry whose data_seed is not its seed)
 
-The names come from ``runs/<grid>/grid.json``; the links are relative (the runs folder can move or
-be copied). Two entries that would take one name (the same variant and seed under other ``--set``
-values) are both named with their run id appended, ``seed0_<run_id>``. Writing them is idempotent:
-a link that points elsewhere is replaced, a link no entry names any more is removed.
+TensorBoard follows symlinked folders (its Python and its Rust loader alike), so a link from a
+readable name to the run folder's ``tb/`` showed every run twice on ``runs/``. Instead the launcher
+gives each run a readable folder before it starts and writes its path into the run folder
+(``tb.path``; ``vt_core.run_folder.tb_folder``), and the trainer writes its events there: one copy,
+found once from either folder. The name, once given, is kept (``tb.path`` is never rewritten), so
+a resumed or requeued run appends to the same folder. Two entries that would take one name (the
+same variant and seed under other ``--set`` values) are named with their run id appended,
+``seed0_<run_id>`` (both when planned together; the later one when the name was already given).
+A run trained before this (its events in the run folder's own ``tb/``) keeps them there and gets a
+relative link under the readable name, as before.
 
-What is written and removed stays inside ``tensorboard/``, checked on resolved paths: a grid.json
-entry whose variant, seed or run id could name another place (``../../victim``, a seed
-``"1/../x"``) is refused (``check_index``, one line), a ``tensorboard/`` folder or a variant folder
-that is a symlink is never followed (its links are left unwritten, with a note), and only links
-this module makes (``…/<run_id>/tb`` of this grid, relative) are ever removed: another grid's link,
-a link someone put there, a file or a folder stay.
+The names come from ``runs/<grid>/grid.json``; what is written and removed stays inside
+``tensorboard/``, checked on resolved paths: a grid.json entry whose variant, seed or run id could
+name another place (``../../victim``, a seed ``"1/../x"``) is refused (``check_index``, one line),
+a ``tensorboard/`` or variant folder that is a symlink is never followed (its names are left
+unwritten, with a note), and only links this module makes (``…/<run_id>/tb`` of this grid,
+relative) are ever removed: another grid's link, a link someone put there, a file or a folder, and
+every folder of events stay.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from vt_core.overrides import ConfigError
 
 LINKS = "tensorboard"
 TB = "tb"  # vt_core.run_folder.TB (not imported: that module loads torch)
+TB_PATH = "tb.path"  # vt_core.run_folder.TB_PATH
 _RUN_ID = re.compile(r"[0-9a-f]{12}")  # RunConfig.run_id: 12 hex digits
 
 
@@ -109,9 +118,10 @@ def wanted_links(entries: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def link_tensorboard(gdir: Path) -> int:
-    """Write ``gdir/tensorboard/`` from ``gdir/grid.json``; returns the number of links there.
-    No grid.json (or one that does not parse): nothing is written, 0. An entry that could name a
-    place outside ``tensorboard/``: ConfigError, nothing written."""
+    """Give every run of ``gdir/grid.json`` its readable TensorBoard folder (or, for a run whose
+    events are in its own ``tb/``, a link under that name); returns how many names there are. No
+    grid.json (or one that does not parse): nothing is written, 0. An entry that could name a place
+    outside ``tensorboard/``: ConfigError, nothing written."""
     gdir = Path(os.path.abspath(gdir))
     path = gdir / "grid.json"
     try:
@@ -125,13 +135,40 @@ def link_tensorboard(gdir: Path) -> int:
     if root.is_symlink() or (root.exists() and not root.is_dir()):
         _note(root, "is not a folder of this grid (a symlink or a file): left as it is")
         return 0
-    made = {}
+    made, placed = set(), 0
     for name, rid in wanted_links(entries).items():
-        link = root / name
-        if _write_link(root, link, os.path.relpath(gdir / rid / TB, link.parent)):
-            made[link] = rid
-    _remove_stale(gdir, root, set(made))
-    return len(made)
+        own = gdir / rid / TB
+        if own.is_dir() and not own.is_symlink():  # trained before: its events stay where they are
+            link = root / name
+            if _write_link(root, link, os.path.relpath(own, link.parent)):
+                made.add(link)
+                placed += 1
+        elif _claim(root, gdir / rid, name):
+            placed += 1
+    _remove_stale(gdir, root, made)
+    return placed
+
+
+def _claim(root: Path, run: Path, name: str) -> bool:
+    """``run/tb.path`` naming the run's readable folder (made here, empty until the run writes):
+    kept as it is once written; a name someone else holds gets the run id appended."""
+    pointer = run / TB_PATH
+    if pointer.is_file():
+        return True  # given before: the trainer checks it (vt_core.run_folder.tb_folder)
+    folder = root / name
+    if folder.exists() or folder.is_symlink():  # another run's, or someone's own
+        folder = root / f"{name}_{run.name}"
+    if folder.parent != root and (folder.parent.is_symlink() or not _inside(root, folder.parent)):
+        _note(folder.parent, "is a symlink: not followed, its names left unwritten")
+        return False
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        return False
+    folder.mkdir(parents=True, exist_ok=True)
+    run.mkdir(parents=True, exist_ok=True)
+    tmp = run / f".{TB_PATH}.tmp"
+    tmp.write_text(os.path.relpath(folder, run) + "\n")
+    os.replace(tmp, pointer)
+    return True
 
 
 def _write_link(root: Path, link: Path, target: str) -> bool:

@@ -102,3 +102,52 @@ def test_launch_refuses_a_planted_grid_json(tmp_path: Path) -> None:
     err = done.stderr.strip()
     assert done.returncode == 2 and len(err.splitlines()) == 1 and "'../../../victim'" in err, err
     assert snapshot(tmp_path) == before and json.loads((runs / "tiny" / "grid.json").read_text()) == planted
+
+
+def _runs(logdir: Path) -> list[str]:
+    """The runs TensorBoard lists for ``--logdir logdir`` (its own multiplexer: what the UI shows)."""
+    from tensorboard.backend.event_processing.plugin_event_multiplexer import EventMultiplexer
+
+    mux = EventMultiplexer().AddRunsFromDirectory(str(logdir))
+    mux.Reload()
+    return sorted(mux.Runs())
+
+
+@pytest.mark.slow
+def test_each_run_appears_once_with_its_readable_name(tmp_path: Path) -> None:
+    """A real launch (2 variants x 2 seeds), then TensorBoard's reader on runs/ and on
+    runs/<grid>/tensorboard/: each run once, under its readable name, with its scalars."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs = tmp_path / "runs"
+    done = launch("--grid", str(write_grid(tmp_path)), "--profile", "cpu", "--no-report", runs=runs)
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = ["abs/seed0", "abs/seed1", "none/seed0", "none/seed1"]
+    assert _runs(runs / "tiny" / "tensorboard") == names
+    assert _runs(runs) == [f"tiny/tensorboard/{n}" for n in names]
+    entries = json.loads((runs / "tiny" / "grid.json").read_text())["runs"]
+    for e in entries:
+        run = runs / "tiny" / e["run_id"]
+        assert not (run / "tb").exists() and (run / "tb.path").read_text().strip() == \
+            f"../tensorboard/{e['variant']}/seed{e['seed']}"
+    acc = EventAccumulator(str(runs / "tiny" / "tensorboard" / "abs" / "seed0"))
+    acc.Reload()
+    assert "val/top1" in acc.Tags()["scalars"]
+    # a second launch (nothing to train) keeps every name where it is
+    again = launch("--grid", str(write_grid(tmp_path)), "--profile", "cpu", "--no-report", runs=runs)
+    assert again.returncode == 0 and _runs(runs) == [f"tiny/tensorboard/{n}" for n in names]
+
+
+def test_tb_path_outside_the_grids_tensorboard_folder_is_refused(tmp_path: Path) -> None:
+    from vt_core.run_folder import tb_folder
+
+    run = tmp_path / "g" / RID
+    run.mkdir(parents=True)
+    assert tb_folder(run) == run / "tb"
+    for planted in ("../../../etc", "/etc", "../tensorboard/../../x"):
+        (run / "tb.path").write_text(planted)
+        with pytest.raises(ConfigError) as e:
+            tb_folder(run)
+        assert "\n" not in str(e.value) and str(run / "tb.path") in str(e.value)
+    (run / "tb.path").write_text("../tensorboard/abs/seed0\n")
+    assert tb_folder(run) == tmp_path / "g" / "tensorboard" / "abs" / "seed0"

@@ -11,7 +11,7 @@ from typing import Any, Iterator, Sequence
 
 from . import distributed as D
 from .config import RunConfig
-from .run_folder import METRICS, TB, MetricsLog, write_error
+from .run_folder import METRICS, MetricsLog, tb_folder, write_error
 
 # epoch row key → TensorBoard tag (a key absent from the row, e.g. without EMA, is not logged)
 EPOCH_TAGS = (("train_loss", "train/loss"), ("train_top1", "train/top1"), ("val_loss", "val/loss"),
@@ -22,7 +22,7 @@ EPOCH_TAGS = (("train_loss", "train/loss"), ("train_top1", "train/top1"), ("val_
 class RunLog:
     def __init__(self, out: Path, cfg: RunConfig, denv: D.DistEnv, *, global_step: int,
                  progress: bool | None) -> None:
-        self.name, self.epochs, self.tb = out.name, cfg.train.epochs, out / TB
+        self.name, self.epochs, self.tb = out.name, cfg.train.epochs, tb_folder(out)
         self.writer: Any = None
         self.metrics: MetricsLog | None = None
         self.show = denv.is_main and (sys.stderr.isatty() if progress is None else progress)
