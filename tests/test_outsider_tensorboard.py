@@ -17,9 +17,11 @@ from vt_core.overrides import ConfigError
 RID, OTHER = "ab" * 6, "cd" * 6
 
 
-def _grid(gdir: Path, entries: list[dict]) -> None:
+def _grid(gdir: Path, entries: list[dict], trained_before: bool = True) -> None:
+    """grid.json with ``entries``; ``trained_before``: their runs' events in their own tb/ (linked)."""
+    gdir.mkdir(parents=True, exist_ok=True)
     for e in entries:
-        if isinstance(e.get("run_id"), str) and "/" not in e["run_id"]:
+        if trained_before and isinstance(e.get("run_id"), str) and "/" not in e["run_id"]:
             (gdir / e["run_id"] / "tb").mkdir(parents=True, exist_ok=True)
     (gdir / "grid.json").write_text(json.dumps({"grid": "g", "runs": entries}))
 
@@ -45,10 +47,12 @@ def _shared(tmp_path: Path) -> Path:
     return shared
 
 
+@pytest.mark.parametrize("trained_before", [True, False], ids=["links", "events folders"])
 @pytest.mark.parametrize("linked", ["tensorboard", "tensorboard/abs"])
-def test_symlinked_folders_are_not_followed(tmp_path: Path, linked: str, capsys) -> None:
+def test_symlinked_folders_are_not_followed(tmp_path: Path, linked: str, trained_before: bool, capsys) -> None:
     gdir = tmp_path / "runs" / "g"
-    _grid(gdir, [{"variant": "abs", "seed": 0, "run_id": RID}, {"variant": "abs", "seed": 1, "run_id": "ef" * 6}])
+    _grid(gdir, [{"variant": "abs", "seed": 0, "run_id": RID}, {"variant": "abs", "seed": 1, "run_id": "ef" * 6}],
+          trained_before)
     shared = _shared(tmp_path)
     before = _tree(shared)
     (gdir / linked).parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +60,7 @@ def test_symlinked_folders_are_not_followed(tmp_path: Path, linked: str, capsys)
     link_tensorboard(gdir)
     assert _tree(shared) == before
     assert "symlink" in capsys.readouterr().err
+    assert not (gdir / RID / "tb.path").exists()  # its events stay in its own folder
 
 
 def test_only_the_launchers_links_are_removed(tmp_path: Path) -> None:
@@ -151,3 +156,17 @@ def test_tb_path_outside_the_grids_tensorboard_folder_is_refused(tmp_path: Path)
         assert "\n" not in str(e.value) and str(run / "tb.path") in str(e.value)
     (run / "tb.path").write_text("../tensorboard/abs/seed0\n")
     assert tb_folder(run) == tmp_path / "g" / "tensorboard" / "abs" / "seed0"
+
+
+def test_names_once_given_are_kept(tmp_path: Path) -> None:
+    """A run's events folder never moves: a later entry that would take its name gets its run id."""
+    gdir = tmp_path / "runs" / "g"
+    first = {"variant": "abs", "seed": 0, "run_id": RID}
+    _grid(gdir, [first], trained_before=False)
+    assert link_tensorboard(gdir) == 1
+    assert (gdir / RID / "tb.path").read_text().strip() == "../tensorboard/abs/seed0"
+    assert (gdir / "tensorboard" / "abs" / "seed0").is_dir()
+    _grid(gdir, [first, {"variant": "abs", "seed": 0, "run_id": OTHER}], trained_before=False)
+    assert link_tensorboard(gdir) == 2
+    assert (gdir / RID / "tb.path").read_text().strip() == "../tensorboard/abs/seed0"
+    assert (gdir / OTHER / "tb.path").read_text().strip() == f"../tensorboard/abs/seed0_{OTHER}"
