@@ -18,6 +18,7 @@ from ablations.executors.slurm.jobs import JobState, parse_sacct, run_status
 from ablations.executors.slurm.submit import array_sizes, follow_hint
 from tests.support.launch import launch, write_grid
 from tests.support.slurm import CLUSTER, index, queue_empty, results, slurm_unavailable, wait_for
+from vt_core.run_folder import tb_folder
 
 _reason = slurm_unavailable()
 needs_slurm = pytest.mark.skipif(bool(_reason), reason=f"slurm: {_reason}")
@@ -110,7 +111,7 @@ def test_grid_larger_than_the_limits_trains_each_run_once(tmp_path: Path) -> Non
     assert all(r and r["status"] == "done" for r in done.values())
     for m in ("top1", "top5", "loss", "train_loss"):  # a Slurm task trains what this process does
         assert done[(first["variant"], first["seed"])][m] == pytest.approx(ref[m], abs=1e-6), m
-    assert _hparams(runs / "tiny" / first["run_id"] / "tb")[:3] == ["model.pos", "train.seed", "data.seed"]
+    assert _hparams(tb_folder(runs / "tiny" / first["run_id"]))[:3] == ["model.pos", "train.seed", "data.seed"]
     for r in index(runs, "tiny"):  # trained once: one epoch line, never resumed
         lines = (runs / "tiny" / r["run_id"] / "metrics.jsonl").read_text().splitlines()
         assert [json.loads(x)["epoch"] for x in lines if "val_top1" in x] == [1]

@@ -36,6 +36,7 @@ CONFIG, METRICS, RESULT, ERROR, CHECKPOINT, TB, LOCK = (
     "config.yaml", "metrics.jsonl", "result.json", "error.txt", "checkpoint.pt", "tb", ".lock",
 )
 TRANSFER, CODE_DIFF = "transfer.json", "code.diff"
+TB_PATH = "tb.path"  # written by the launcher: where in runs/<grid>/tensorboard/ the events go
 WRITTEN_ATOMICALLY = (CONFIG, METRICS, RESULT, ERROR, CHECKPOINT, TRANSFER, CODE_DIFF)
 # the temporary names of those writes: tempfile.mkstemp's prefix, 8 characters of its alphabet, suffix
 _TEMP_NAME = re.compile(r"\.(%s)\.[a-z0-9_]{8}\.tmp" % "|".join(map(re.escape, WRITTEN_ATOMICALLY)))
@@ -206,6 +207,25 @@ def last_line(path: Path, limit: int | None = 200) -> str:
         return lines[-1][:limit] if lines else ""
     except OSError:
         return ""
+
+
+def tb_folder(run_dir: Path) -> Path:
+    """Where the run's TensorBoard events go: ``run_dir/tb``, or under a launcher the folder that
+    ``run_dir/tb.path`` names (relative, inside the grid's ``tensorboard/``: ``../tensorboard/abs/seed0``),
+    so that TensorBoard opened on the runs folder lists each run once, under its readable name."""
+    try:
+        text = (run_dir / TB_PATH).read_text().strip()
+    except FileNotFoundError:
+        return run_dir / TB
+    except OSError as e:
+        raise ConfigError(f"{run_dir / TB_PATH}: cannot be read ({e.strerror or e})") from None
+    links = Path(os.path.abspath(run_dir)).parent / "tensorboard"
+    target = Path(os.path.normpath(Path(os.path.abspath(run_dir)) / text))
+    inside = Path(os.path.realpath(links)) in Path(os.path.realpath(target)).parents  # resolved: no symlink out
+    if os.path.isabs(text) or links not in target.parents or links.is_symlink() or not inside:
+        raise ConfigError(f"{run_dir / TB_PATH}: {text!r} is not a folder inside {links} (the launcher writes "
+                          f"one there); delete {run_dir / TB_PATH} to log into {run_dir / TB}")
+    return target
 
 
 class RunState(StrEnum):

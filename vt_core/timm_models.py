@@ -93,6 +93,7 @@ def _model(cfg: ModelConfig, *, num_classes: int | None = None, in_chans: int | 
            img_size: int | tuple[int, int] | None = None, global_pool: str | None = None,
            drop_path_rate: float | None = None, drop_rate: float | None = None, **switches: Any) -> VisionTransformer:
     """timm's keyword arguments and vt_core's switches → the model (``build_model_with_cfg`` calls this)."""
+    _check_switches(switches)
     over = {k.removeprefix("model."): v for k, v in switches.items()}
     if num_classes is not None:
         over["num_classes"] = num_classes
@@ -117,6 +118,20 @@ def _model(cfg: ModelConfig, *, num_classes: int | None = None, in_chans: int | 
     if global_pool == "":
         model.reset_classifier(model.num_classes, "")
     return model
+
+
+def _check_switches(switches: dict[str, Any]) -> None:
+    """A keyword that is no ModelConfig field is named as the caller typed it (``shfit``), not as
+    the dotted config key it would have become (``model.shfit``)."""
+    import dataclasses
+    import difflib
+
+    names = [f.name for f in dataclasses.fields(ModelConfig)]
+    for key in switches:
+        if key.removeprefix("model.") not in names:
+            close = difflib.get_close_matches(key.removeprefix("model."), names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "vt_core's keywords are ModelConfig's fields"
+            raise ConfigError(f"timm.create_model: unknown keyword {key!r} ({hint})")
 
 
 def _filter(state: dict[str, Any], model: VisionTransformer) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..config import RunConfig
-from ..run_folder import METRICS, TB, MetricsLog, write_error
+from ..run_folder import METRICS, MetricsLog, tb_folder, write_error
 from . import distributed as D
 
 # epoch row key → TensorBoard tag (a key absent from the row, e.g. without EMA, is not logged)
@@ -22,7 +22,7 @@ EPOCH_TAGS = (("train_loss", "train/loss"), ("train_top1", "train/top1"), ("val_
 class RunLog:
     def __init__(self, out: Path, cfg: RunConfig, denv: D.DistEnv, *, global_step: int,
                  progress: bool | None) -> None:
-        self.name, self.epochs, self.tb = out.name, cfg.train.total_epochs, out / TB
+        self.name, self.epochs, self.tb = out.name, cfg.train.total_epochs, tb_folder(out)
         self.writer: Any = None
         self.metrics: MetricsLog | None = None
         self.show = denv.is_main and (sys.stderr.isatty() if progress is None else progress)

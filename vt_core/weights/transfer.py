@@ -20,6 +20,7 @@ dict of a ViT, Swin or PVT-v2 (``vt_core.weights.timm.KEY_RULES`` renames its ke
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
@@ -144,12 +145,21 @@ def plan(source: Mapping[str, Any], model: nn.Module) -> list[Move]:
     return moves
 
 
+# what timm.layers.interpolate's RegularGridInterpolator makes torch say on every resize of a
+# relative table (two multi-line warnings per evaluation with another window size)
+_TIMM_INTERNAL_WARNINGS = (r"torch\.searchsorted\(\): input value tensor is non-contiguous",
+                           r"Using a non-tuple sequence for multidimensional indexing is deprecated")
+
+
 def _resized(name: str, value: torch.Tensor, model: nn.Module, shape: tuple[int, ...]) -> torch.Tensor:
     from timm.layers import resample_abs_pos_embed, resize_rel_pos_bias_table
 
     if name.endswith(_RELATIVE_TABLE):
         grid = model.get_submodule(name.rsplit(".", 1)[0]).grid  # the table's token grid (a window's or the map's)
-        return resize_rel_pos_bias_table(value.float(), new_window_size=grid, new_bias_shape=shape).to(value.dtype)
+        with warnings.catch_warnings():  # timm's interpolator's own internals, nothing the user can act on
+            for message in _TIMM_INTERNAL_WARNINGS:
+                warnings.filterwarnings("ignore", message=message, category=UserWarning)
+            return resize_rel_pos_bias_table(value.float(), new_window_size=grid, new_bias_shape=shape).to(value.dtype)
     pos = model.get_submodule("pos_embed")
     return resample_abs_pos_embed(value.float(), new_size=list(pos.grid),
                                   num_prefix_tokens=pos.num_prefix_tokens).to(value.dtype)
