@@ -79,6 +79,11 @@ def test_the_docs_show_commands() -> None:
     assert len(COMMANDS) >= 20  # the extraction itself works
 
 
+@pytest.mark.parametrize("where, command", COMMANDS, ids=[w for w, _ in COMMANDS])
+def test_every_docs_command_has_a_way_to_run(where: str, command: str) -> None:
+    how(command)  # fast: a new command in the docs needs a row of HOW before the slow run below
+
+
 def _argv(command: str) -> list[str]:
     """The command's own part: after the last '&&' (install steps are CI's), as argv."""
     return shlex.split(command.split("&&")[-1].strip())
@@ -97,7 +102,7 @@ def _with_runs_dir(argv: list[str], runs: Path) -> list[str]:
 
 
 def _flags_listed(argv: list[str], tmp_path: Path) -> None:
-    module = argv[:3] if argv[1] == "-m" else argv[:2]
+    module = argv[:3] if argv[1:2] == ["-m"] else argv[:2] if argv[0].startswith("python") else argv[:1]
     shown = subprocess.run([sys.executable if module[0].startswith("python") else module[0], *module[1:], "--help"],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert shown.returncode == 0, shown.stderr
@@ -120,6 +125,7 @@ def _report(argv: list[str], tmp_path: Path) -> None:
     assert (tmp_path / "report" / "report.md").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where, command", COMMANDS, ids=[w for w, _ in COMMANDS])
 def test_docs_command(where: str, command: str, tmp_path: Path) -> None:
     mode, argv = how(command), _argv(command)

@@ -107,15 +107,12 @@ def wanted_links(entries: list[dict[str, Any]]) -> dict[str, str]:
 def link_tensorboard(gdir: Path) -> int:
     """Give every run of ``gdir/grid.json`` its readable TensorBoard folder (or, for a run whose
     events are in its own ``tb/``, a link under that name); returns how many names there are. No
-    grid.json (or one that does not parse): nothing is written, 0. An entry that could name a place
-    outside ``tensorboard/``: ConfigError, nothing written."""
-    from ablations.planning.grid_index import GridIndexError, read_index_if_any
+    grid.json: nothing is written, 0. A malformed one, or an entry that could name a place outside
+    ``tensorboard/``: ConfigError, nothing written."""
+    from ablations.planning.grid_index import read_index_if_any
 
     gdir = Path(os.path.abspath(gdir))
-    try:  # grid.json's one reader has checked every name already; check_entries checks the paths again
-        index = read_index_if_any(gdir)
-    except GridIndexError:
-        return 0
+    index = read_index_if_any(gdir)  # every name checked (GridIndexError); check_entries checks the paths again
     if index is None:
         return 0
     entries = check_entries(index.path, index.data.get("runs", []))
