@@ -7,7 +7,7 @@
         --cluster slurm/profiles/example.yaml
 
 Every plan and launch prints each run's estimated device-hours on the chosen executor with the
-estimate's source (ablations/cost.py); ``--budget HOURS`` refuses a plan that needs more.
+estimate's source (ablations/planning/cost.py); ``--budget HOURS`` refuses a plan that needs more.
 
 Exit codes: 0 every planned run ended (done or diverged), 1 some failed (or the disk refused the
 launcher's own write: one line naming the file and the filesystem), 2 bad input or over budget
@@ -29,9 +29,11 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ablations.cost import Estimate  # noqa: E402
-from ablations.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
-from ablations.plan import Plan, budget_error, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
+from ablations import analysis_step  # noqa: E402
+from ablations.planning.cost import Estimate, model_key  # noqa: E402
+from ablations.planning.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
+from ablations.planning.model_sizes import SizeCache  # noqa: E402
+from ablations.planning.plan import Plan, budget_error, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
 from vt_core import exit_codes  # noqa: E402
 from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
 from vt_core.overrides import ConfigError  # noqa: E402
@@ -103,11 +105,12 @@ def to_launch(runs: list[PlannedRun], state: dict[str, str], retry_failed: bool)
 
 
 def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
-                estimates: dict[str, Estimate] | None = None) -> None:
+                estimates: dict[str, Estimate] | None = None, analyze: bool = False) -> None:
     """``runs/<grid>/grid.json``: which variant and seed (and data seed, where the grid crosses them)
-    every run id is, and its cost estimate, for the report and --status."""
+    every run id is, and its cost estimate, for the report and --status; whether runs are analysed
+    after training (``analyze``: a Slurm task reads it)."""
     path = gdir / "grid.json"
-    from ablations.grid_index import read_index_if_any
+    from ablations.planning.grid_index import read_index_if_any
 
     old = read_index_if_any(gdir)  # checked at planning too; read again here for a concurrent launch's entries
     entries = {(e["variant"], e["seed"], e["run_id"]): e for e in (old.data["runs"] if old else [])}
@@ -127,6 +130,7 @@ def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
         "axes": grid.axes(), "paper": grid.paper, "variants": [v.name for v in grid.variants],
         # seed k sets data.seed = k too unless a run carries its own data_seed: the report says which
         "data_seed_follows_seed": all(r.data_seed is None for r in runs),
+        "analyze": analyze,
         "runs": sorted(entries.values(), key=lambda e: (e["variant"], e["seed"], e["run_id"])),
     }
     atomic_write_text(path, json.dumps(index, indent=1) + "\n")
@@ -187,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--held", default="wait", choices=("wait", "skip"),
                    help="local: runs another process is training: wait for them to end (default) or skip them (exit 3)")
     p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
+    p.add_argument("--analyze", action=argparse.BooleanOptionalAction, default=None,
+                   help="mechanism measures of every finished run after training (docs/analysis.md; default: on "
+                        "for the cpu profiles, off for the others)")
     args = p.parse_args(argv)
     try:
         return _main(args)
@@ -199,12 +206,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    _check_path_args(args)
     plan = make_plan(args)
     if args.status:
         return show_status(plan.grid, plan.runs, plan.gdir)
     if args.dry_run:
         return dry_run(plan, args)
     return launch(plan, args)
+
+
+def _check_path_args(args: argparse.Namespace) -> None:
+    """Empty folders (the current one) and over-long names refused before anything is read."""
+    from ablations.path_args import check_path
+
+    check_path("--grid", args.grid, "a grid name or a grid module's path")
+    check_path("--runs-dir", args.runs_dir)
+    check_path("--reports-dir", args.reports_dir)
 
 
 def dry_run(plan: Plan, args: argparse.Namespace) -> int:
@@ -234,21 +251,22 @@ def make_plan(args: argparse.Namespace) -> Plan:
     missing: list[str] | None = [] if args.dry_run or args.status else None  # a real launch needs its data
     runs = expand(grid, args.profile, seeds=seeds, data_seeds=data_seeds, sets=sets, only=args.only,
                   missing_data=missing)
-    built = {} if args.status else check_buildable(runs)  # reading a grid's state needs no model
+    runs_dir = Path(os.path.abspath(args.runs_dir))  # once, here: the trainers run in the repository
+    sizes = SizeCache(runs_dir)  # models counted (so built) before need no build now
+    built = {} if args.status else check_buildable(runs, lambda cfg: sizes.get(model_key(cfg, "")) is not None)
     executor, cluster, limits = choose_executor(args)
     check_jobs(args.jobs, executor)
-    runs_dir = Path(os.path.abspath(args.runs_dir))  # once, here: the trainers run in the repository
     gdir = grid_dir(runs_dir, grid)
     check_index_file(gdir)
     queued: set[str] = set()
     if not args.status and (executor == "slurm" or (gdir / "slurm.json").exists()):  # --status asks sacct itself
-        from ablations.slurm import queued_run_ids
+        from ablations.executors.slurm.submit import queued_run_ids
 
         queued = queued_run_ids(gdir)
     state = states(runs, gdir, queued)
     todo = to_launch(runs, state, args.retry_failed)
     return Plan(grid, args.profile, runs, state, todo, executor, cluster, runs_dir, gdir, missing or [], built=built,
-                limits=limits)
+                limits=limits, sizes=sizes, analyze=analysis_step.enabled(args.profile, args.analyze))
 
 
 def check_jobs(jobs: int, executor: str) -> None:
@@ -266,7 +284,7 @@ def check_index_file(gdir: Path) -> None:
     """A grid.json that is not what the launcher writes stops every command on the grid (exit 2, one
     line naming the file and the field), before anything is written: rewriting it would drop the
     entries it could not read, and --status would misname its runs."""
-    from ablations.grid_index import read_index_if_any
+    from ablations.planning.grid_index import read_index_if_any
 
     read_index_if_any(gdir)
 
@@ -275,7 +293,7 @@ def choose_executor(args: argparse.Namespace) -> tuple[str, Any, Any]:
     executor = pick_executor(args.executor, args.cluster)
     cluster = limits = None
     if executor == "slurm":
-        from ablations.slurm import load_cluster, read_limits
+        from ablations.executors.slurm.submit import load_cluster, read_limits
 
         cluster = load_cluster(args.cluster)
         limits = None if args.status else read_limits(cluster)
@@ -287,7 +305,7 @@ def choose_executor(args: argparse.Namespace) -> tuple[str, Any, Any]:
 def launch(plan: Plan, args: argparse.Namespace) -> int:
     """Estimate, check the budget, record the plan, then train: on Slurm or here."""
     if plan.executor == "slurm":  # before anything is written: without sbatch nothing could be submitted
-        from ablations.slurm import check_client
+        from ablations.executors.slurm.submit import check_client
 
         check_client()
     runs_existed = plan.runs_dir.exists()
@@ -332,14 +350,14 @@ def record_plan(plan: Plan, fresh: bool, index_before: str | None) -> dict[str, 
     """grid.json, the TensorBoard links and the configs of the runs to train; a write the disk
     refuses takes back what this launch wrote (the grid's folder if it made it, else grid.json as it
     was) and is one line naming the file and the filesystem."""
-    from ablations.tensorboard_links import link_tensorboard
+    from ablations.executors.tensorboard import link_tensorboard
     from vt_core.run_folder import RunFolderError, write_error
 
     gdir = plan.gdir
     try:
         try:
             gdir.mkdir(parents=True, exist_ok=True)
-            write_index(gdir, plan.grid, plan.profile, plan.runs, plan.estimates)
+            write_index(gdir, plan.grid, plan.profile, plan.runs, plan.estimates, plan.analyze)
             link_tensorboard(gdir)  # human run names for TensorBoard, whatever the executor
             return write_configs(gdir, plan.todo)
         except OSError as e:  # a folder or link (the files raise RunFolderError themselves)
@@ -390,17 +408,19 @@ def _undo_index(gdir: Path, configs: dict[str, Path], fresh: bool, index_before:
 
 def submit_slurm(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> int:
     grid, gdir, todo, cluster, runs_dir = plan.grid, plan.gdir, plan.todo, plan.cluster, plan.runs_dir
-    from ablations.slurm import submit
+    from ablations.executors.slurm.submit import submit
 
     return submit(grid, gdir, todo, configs, cluster, plan.limits, report=not args.no_report, runs_dir=runs_dir,
                   profile=args.profile, reports_dir=Path(os.path.abspath(args.reports_dir)))
 
 
 def run_here(plan: Plan, args: argparse.Namespace, configs: dict[str, Path]) -> int:
-    from ablations.local import held_runs, run_local
+    from ablations.executors.local import held_runs, run_local
 
     code = run_local(plan.gdir, plan.todo, configs, jobs=args.jobs, in_process=plan.executor == "debug",
                      held=args.held, holding=held_runs(plan.runs, plan.state))
+    if code != exit_codes.CTRL_C and plan.analyze:
+        analysis_step.analyze_grid(plan.gdir, [r.run_id for r in plan.runs])
     if code != exit_codes.CTRL_C and not args.no_report:
         _report(plan.grid, plan.runs_dir, args.profile, Path(os.path.abspath(args.reports_dir)) / plan.grid.name)
     return code
@@ -420,7 +440,7 @@ def _report(grid: Grid, runs_dir: Path, profile: str, out_dir: Path) -> None:
 
 def show_status(grid: Grid, runs: list[PlannedRun], gdir: Path) -> int:
     """One row per run: its folder's state, and Slurm's (one sacct call) for runs in slurm.json."""
-    from ablations.slurm_jobs import job_states, run_status
+    from ablations.executors.slurm.jobs import job_states, run_status
 
     jobs = job_states(gdir) if (gdir / "slurm.json").exists() else {}
     rows, counts = [], Counter()
@@ -462,7 +482,7 @@ def show_plan(plan: Plan, written: bool = False) -> int:
         print(f"note: {n}")
     cluster, todo = plan.cluster, plan.todo
     if plan.executor == "slurm" and cluster is not None:
-        from ablations.slurm import executor_parameters
+        from ablations.executors.slurm.submit import executor_parameters
 
         print("sbatch parameters:")
         for k, v in executor_parameters(cluster, len(todo)).items():

@@ -17,9 +17,9 @@ import pytest
 import torch
 
 from tests.support.training import cli, tiny_cfg, tiny_sets
-from vt_core.rng import rng_state, seed_everything, set_rng_state
 from vt_core.run_folder import RunLock, run_state
 from vt_core.train import RunBusy, train
+from vt_core.train.rng import rng_state, seed_everything, set_rng_state
 
 ONE_EPOCH = ["--preset", "vit_cpu", "--set", *tiny_sets("train.epochs=1", "train.warmup_epochs=0")]
 
@@ -97,7 +97,7 @@ def test_truncated_checkpoint_is_one_line_and_kept(tmp_path: Path) -> None:
 
 
 def test_another_runs_checkpoint_is_refused(tmp_path: Path) -> None:
-    from vt_core.train_state import CheckpointError
+    from vt_core.train.state import CheckpointError
 
     train(tiny_cfg("train.epochs=1", "train.warmup_epochs=0"), tmp_path / "a", progress=False)
     other = tmp_path / "b"
@@ -140,8 +140,8 @@ def test_checkpoint_resumes_onto_cuda(tmp_path: Path) -> None:
     """``map_location`` puts every tensor on the GPU, the RNG states too; torch takes those back
     only as CPU tensors."""
     from vt_core.model import VisionTransformer
-    from vt_core.recipe import build_recipe
-    from vt_core.train_state import TrainState, load_checkpoint, save_checkpoint
+    from vt_core.train.recipe import build_recipe
+    from vt_core.train.state import TrainState, load_checkpoint, save_checkpoint
 
     cfg, device = tiny_cfg("train.device=cuda"), torch.device("cuda", 0)
     model = VisionTransformer(cfg.model).to(device)

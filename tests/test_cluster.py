@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ablations.cluster import ClusterLimits, load_cluster, parse_config, parse_time, read_limits
+from ablations.executors.slurm.cluster import ClusterLimits, load_cluster, parse_config, parse_time, read_limits
 from tests.support.launch import launch, write_grid
 from vt_core.overrides import ConfigError
 

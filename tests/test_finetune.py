@@ -15,9 +15,9 @@ import torch
 
 import vt_core
 from tests.support.training import cli, final_metrics, tiny_sets
-from vt_core.batches import Batches
 from vt_core.overrides import ConfigError
 from vt_core.train import build_config, train
+from vt_core.train.batches import Batches
 
 SWIN_CPU = dict(img_size=32, patch_size=2, embed_dim=48, depths=(2, 2), num_heads=(2, 4), window_size=4,
                 mlp_ratio=2.0, num_classes=10)
@@ -56,7 +56,7 @@ def test_the_transferred_weights_are_the_ones_trained(tmp_path: Path, swin_weigh
     result = train(cfg, tmp_path / "eval", progress=False)
     assert result["epochs"] == 0 and result["train_img_per_s"] is None
     model = vt_core.create_model("swin_cpu", num_classes=4)
-    vt_core.pretrained.load_into(str(swin_weights), model)
+    vt_core.weights.sources.load_into(str(swin_weights), model)
     torch.manual_seed(0)  # the run's head is newly initialised from its seed: the same draw
     fresh = vt_core.VisionTransformer(cfg.model.replace(num_classes=4))
     model.head.load_state_dict(fresh.head.state_dict())
@@ -74,8 +74,8 @@ def test_the_transferred_weights_are_the_ones_trained(tmp_path: Path, swin_weigh
 
 def test_validation_subsets_follow_the_run_seed(swin_weights: Path) -> None:
     cfg = build_config("swin_cpu", None, tiny_sets("data.val_subset=100"))
-    from vt_core import distributed as D
     from vt_core.data import load_data
+    from vt_core.train import distributed as D
 
     bundle = load_data(cfg.data, img_size=32)
 
@@ -89,8 +89,8 @@ def test_validation_subsets_follow_the_run_seed(swin_weights: Path) -> None:
 
 
 def test_data_order_follows_the_data_seed_not_the_init_seed() -> None:
-    from vt_core import distributed as D
     from vt_core.data import load_data
+    from vt_core.train import distributed as D
 
     cfg = build_config("vit_cpu", None, tiny_sets())
     bundle = load_data(cfg.data, img_size=32)
@@ -104,7 +104,7 @@ def test_data_order_follows_the_data_seed_not_the_init_seed() -> None:
 
 
 def test_layer_decay_reaches_the_optimizer() -> None:
-    from vt_core.recipe import build_optimizer_and_scheduler
+    from vt_core.train.recipe import build_optimizer_and_scheduler
 
     cfg = build_config("swin_cpu", None, tiny_sets("train.layer_decay=0.5"))
     model = vt_core.VisionTransformer(cfg.model)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ablations.grid import available_grids, check_buildable, expand, load_grid
+from ablations.planning.grid import available_grids, check_buildable, expand, load_grid
 from vt_core.model import VisionTransformer
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "grids"
@@ -74,7 +74,7 @@ def test_every_profile_builds_on_meta(name: str) -> None:
             continue
         grid = load_grid(name, profile)
         prof = grid.profiles[profile]
-        from ablations.grid import GridError
+        from ablations.planning.grid import GridError
 
         try:
             runs = expand(grid, profile, seeds=(0,))

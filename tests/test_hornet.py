@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ablations.grid import load_grid
+from ablations.planning.grid import load_grid
 from tests.support.models import check_trains, with_companions
 from vt_core import ConfigError, get_preset, list_presets
 from vt_core.layers.global_filter import GlobalFilter, GlobalLocalFilter, resize_filter, spectrum_size

@@ -267,7 +267,7 @@ def test_a_plan_beyond_the_run_ceiling_is_refused_with_its_count(tmp_path: Path,
 
 def test_a_grid_at_the_ceiling_keeps_its_checks(tmp_path: Path) -> None:
     """The linear duplicate check still finds a repeated name among thousands."""
-    from ablations.grid import GridError, load_grid
+    from ablations.planning.grid import GridError, load_grid
 
     grid = write_grid(tmp_path, extra='for i in range(5000):\n    add(name=f"v{i}")\nadd(name="v17")\n')
     with pytest.raises(GridError, match="variant 'v17' is added twice"):
@@ -325,7 +325,7 @@ def test_a_malformed_grid_json_stops_the_report_in_one_line(tmp_path: Path, caps
 
 
 def test_the_index_the_launcher_writes_reads_back(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from ablations.grid_index import read_index
+    from ablations.planning.grid_index import read_index
 
     runs = tmp_path / "runs"
     common = ["--grid", str(write_grid(tmp_path)), "--only", "abs", "--seeds", "0", "--data-seeds", "1",

@@ -27,7 +27,7 @@ HOLDER = ("import fcntl, os, sys, time\n"  # holds a run's lock exactly as vt_co
 
 
 def planned(grid: Path, *sets: str, only: str = "abs", seed: int = 0):
-    from ablations.grid import expand, load_grid
+    from ablations.planning.grid import expand, load_grid
     from vt_core.cli import overrides_from
 
     (run,) = expand(load_grid(str(grid)), "cpu", seeds=(seed,), sets=overrides_from(list(sets)), only=[only])
@@ -59,7 +59,7 @@ def epoch_rows(folder: Path) -> list[int]:
 # ---------------------------------------------------------------------------------------- the guard
 def test_guard_ends_the_child_with_its_parent(tmp_path: Path) -> None:
     parent = ("import subprocess, sys\n"
-              "from ablations.guard import guarded\n"
+              "from ablations.executors.guard import guarded\n"
               "p = subprocess.Popen(guarded(['sleep', '30']), start_new_session=True)\n"
               "print(p.pid, flush=True)\n"
               "p.wait()\n")
@@ -81,12 +81,12 @@ def test_guard_ends_the_child_with_its_parent(tmp_path: Path) -> None:
 
 
 def test_guard_does_not_start_a_child_whose_parent_is_gone() -> None:
-    from ablations.guard import EX_TEMPFAIL
+    from ablations.executors.guard import EX_TEMPFAIL
     from vt_core import exit_codes
 
     assert EX_TEMPFAIL == exit_codes.INTERRUPTED
     # a parent pid that is not ours: the launcher died between fork and the guard (or never was)
-    out = subprocess.run([sys.executable, "-m", "ablations.guard", "1", "--", "echo", "started"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "ablations.executors.guard", "1", "--", "echo", "started"], cwd=ROOT,
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == exit_codes.INTERRUPTED and "started" not in out.stdout
     assert "launcher" in out.stderr and len(out.stderr.strip().splitlines()) == 1
@@ -96,7 +96,7 @@ def test_guard_does_not_start_a_child_whose_parent_is_gone() -> None:
 def killed(tmp_path_factory) -> dict:
     """A real launch of a one-run grid, ``kill -9`` of the launcher while its trainer is in the first
     epoch, then a relaunch through ``run_local``; the reference is the same run uninterrupted."""
-    from ablations.local import run_local
+    from ablations.executors.local import run_local
     from vt_core.run_folder import is_locked, run_state
     from vt_core.train import train
 
@@ -170,7 +170,7 @@ def test_held_runs_are_waited_for_never_trained_twice_and_taken_over_when_left_u
     its own), trains the second itself, and returns only when both have ended."""
     import threading
 
-    from ablations.local import held_runs, run_local
+    from ablations.executors.local import held_runs, run_local
     from vt_core.run_folder import is_locked
 
     grid, gdir = write_grid(tmp_path, epochs=2), tmp_path / "runs" / "tiny"
@@ -213,7 +213,7 @@ def test_held_runs_are_waited_for_never_trained_twice_and_taken_over_when_left_u
 
 
 def test_a_held_run_is_skipped_on_request_and_not_counted_as_done(tmp_path: Path, capsys) -> None:
-    from ablations.local import run_local
+    from ablations.executors.local import run_local
     from vt_core import exit_codes
     from vt_core.run_folder import run_state
 
@@ -241,7 +241,7 @@ def test_a_held_run_is_skipped_on_request_and_not_counted_as_done(tmp_path: Path
 
 
 def test_held_mode_is_checked(tmp_path: Path) -> None:
-    from ablations.local import run_local
+    from ablations.executors.local import run_local
     from vt_core.overrides import ConfigError
 
     with pytest.raises(ConfigError, match="--held: 'later'"):
@@ -250,7 +250,7 @@ def test_held_mode_is_checked(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------------------- progress
 def test_status_line_counts_epochs_and_eta() -> None:
-    from ablations.local_progress import RunProgress, status_line
+    from ablations.executors.progress import RunProgress, status_line
 
     runs = [
         RunProgress("abs/seed0", "done", epoch=4, epochs=4),
@@ -271,7 +271,7 @@ def test_status_line_counts_epochs_and_eta() -> None:
 
 
 def test_progress_read_from_the_last_metrics_line(tmp_path: Path) -> None:
-    from ablations.local_progress import EpochReader
+    from ablations.executors.progress import EpochReader
 
     folder = tmp_path / "run"
     reader = EpochReader()
@@ -284,7 +284,7 @@ def test_progress_read_from_the_last_metrics_line(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------------------- TensorBoard
 def test_link_names_are_idempotent_replace_stale_links_and_leave_run_folders(tmp_path: Path) -> None:
-    from ablations.tensorboard_links import link_tensorboard
+    from ablations.executors.tensorboard import link_tensorboard
 
     gdir = tmp_path / "g"
     entries = [{"variant": "abs", "seed": 0, "run_id": "a0"}, {"variant": "abs", "seed": 1, "run_id": "a1"},

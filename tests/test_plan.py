@@ -43,7 +43,7 @@ def test_calibration_is_cached_per_distinct_model(tmp_path: Path, capsys: pytest
     assert code == 0 and out.count("calibration") == 5
     cache = runs / ".calibration.json"
     assert len(json.loads(cache.read_text())) == 2  # abs and none: two models, two seeds each
-    assert sorted(p.name for p in runs.iterdir()) == [".calibration.json"]
+    assert sorted(p.name for p in runs.iterdir()) == [".calibration.json", ".model_sizes.json"]
     before = cache.stat().st_mtime_ns
     code, out, _ = run_main(capsys, "--grid", grid, "--dry-run", "--runs-dir", str(runs), "--executor", "local")
     assert code == 0 and out.count("calibration") == 5 and cache.stat().st_mtime_ns == before  # never recomputed
@@ -85,7 +85,7 @@ def test_missing_data_root_dry_run_warns_real_launch_refuses(tmp_path: Path, cap
 
 
 def test_cifar_size_is_known(tmp_path: Path) -> None:
-    from ablations.cost import train_images
+    from ablations.planning.cost import train_images
     from vt_core.config import DataConfig, RunConfig
 
     assert train_images(RunConfig(data=DataConfig(name="cifar10", root="x"))) == 50_000

@@ -1,6 +1,6 @@
 """Pretrained weights in, without a network: timm models with random weights saved as .pth and
 .safetensors files and loaded as a pretrained entry through timm's own mechanism
-(``pretrained_cfg_overlay=dict(file=...)``), and ``vt_core.transfer`` into variants that differ
+(``pretrained_cfg_overlay=dict(file=...)``), and ``vt_core.weights.transfer`` into variants that differ
 from the checkpoint: exact logits for the same architecture, the report's category for every kind
 of change, one-line refusals for what cannot fit."""
 
@@ -14,8 +14,8 @@ import torch
 from safetensors.torch import save_file
 
 import vt_core
-from vt_core import pretrained
-from vt_core.transfer import TransferError, transfer
+from vt_core.weights import sources as pretrained
+from vt_core.weights.transfer import TransferError, transfer
 
 SWIN_CPU = dict(img_size=32, patch_size=2, embed_dim=48, depths=(2, 2), num_heads=(2, 4), window_size=4,
                 mlp_ratio=2.0, num_classes=10)  # timm's SwinTransformer shaped as vt_core's swin_cpu

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import vt_core.environment as environment
-import vt_core.train as trainer
+import vt_core.train.run as trainer
 from tests.support.training import tiny_cfg
 from vt_core.overrides import ConfigError
 

@@ -104,6 +104,33 @@ def test_registry_refusals(toys) -> None:
         ModelConfig(mixer="toy_pool", pool="cls")
 
 
+def _pool_size_rule(cfg: ModelConfig, i: int) -> None:
+    if cfg.window_size[i] % 2 == 0:  # a toy rule on a field the toy reads: an odd pooling size
+        raise ConfigError(f"model.window_size: stage {i} {cfg.window_size[i]}: toy_pool needs an odd size")
+
+
+def test_a_registered_mixer_row_carries_its_own_check() -> None:
+    """A registered mixer's settings are checked by the rule its row carries, as the shipped ones are."""
+    kinds.register("mixer", "toy_checked", kinds.Mixer(ToyPoolMixer.from_spec, windowed=True, check=_pool_size_rule))
+    try:
+        ModelConfig(mixer="toy_checked", window_size=3)
+        with pytest.raises(ConfigError, match="toy_pool needs an odd size"):
+            ModelConfig(mixer="toy_checked", window_size=4)
+        with pytest.raises(ConfigError, match="gnConv filter"):  # the traits still apply
+            ModelConfig(mixer="toy_checked", window_size=3, gn_filter="gf")
+    finally:
+        kinds.unregister("mixer", "toy_checked")
+
+
+@pytest.mark.parametrize("name", sorted(kinds.MIXERS))
+def test_no_mixer_name_is_spelled_in_the_config_layer(name: str) -> None:
+    """Validation reads the rows' traits and checks: no shipped mixer is special-cased by name."""
+    import re
+
+    source = (ROOT / "vt_core" / "config" / "model_config.py").read_text()
+    assert not re.search(rf'(==|!=)\s*"{name}"|\bin \([^)]*"{name}"', source)
+
+
 @pytest.mark.parametrize("family", sorted(kinds.FAMILIES))
 def test_every_shipped_row_resolves(family: str) -> None:
     for name, kind in kinds.FAMILIES[family].items():

@@ -198,7 +198,7 @@ def test_transfer_column_and_tensors(tmp_path):
     table = pd.read_csv(out / "table.csv").set_index("variant")
     assert table.loc["wide", "transfer"] == "copied 4 · resized 4 · new 1"
     assert table.loc["no_rel", "transfer"] == "copied 4 · new 1 · dropped 4"
-    assert "Transferred" in (out / "table.md").read_text()
+    assert "Transferred" in md and "Transferred" not in (out / "table.md").read_text()  # in the details
     assert ("- `wide` from `timm:swin_tiny_patch4_window7_224.ms_in1k` (timm swin): resized: "
             "`layers.*.blocks.*.attn.relative_position_bias_table` ×4 [169, 3]→[729, 3]; new: `head.weight`") in md
     assert "- `no_rel` from" in md and "dropped: `layers.*.blocks.*.attn.relative_position_bias_table` ×4" in md
@@ -212,7 +212,7 @@ def test_evaluation_only_one_seed(tmp_path):
     md, out = _write(tmp_path, "eval1")
     assert "evaluates without training" in md and "no learning curves" in md
     assert not (out / "curves.png").exists() and (out / "bars.png").exists()
-    assert "**no interval: one seed**" in md
+    assert "**too few seeds: 2 more needed for a test**" in md
 
 
 def test_evaluation_only_several_seeds(tmp_path):
@@ -246,7 +246,7 @@ def test_several_metrics_one_table_each(small, capsys):
         t = pd.read_csv(out / f"{stem}.csv")
         assert set(t["metric"]) == {metric} and set(t["correction"].dropna()) == {"bh"}
     main = (out / "table.md").read_text()
-    assert "p adj. (Benjamini–Hochberg)" in main and "95% CI (BCa)" in main and "Seeds for Δ = 0.3" in main
+    assert "p adj. (Benjamini–Hochberg)" in main and "95% CI (BCa)" in main and "Seeds for Δ = 0.3" in md
     assert "(`loss`, lower is better)" in md and "Benjamini–Hochberg-adjusted" in md
     assert "--metric top1,top5,val_loss --correction bh --interval bootstrap --min-effect 0.3" in md  # as typed
     path = R.write_report("small", runs_dir=small, out_dir=small / "rep2", metric=["top5", "val_loss"],
@@ -294,3 +294,123 @@ def test_grid_json_without_runs_is_one_line(tmp_path, capsys):
     assert R.main(["--grid", "none", "--runs-dir", str(tmp_path), "--out", str(tmp_path / "rep")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "grid.json: no runs in it" in err[0] and not (tmp_path / "rep").exists()
+
+
+# ------------------------------------------------------------------------------------ what the table shows
+def test_bold_only_where_the_corrected_test_decides(tmp_path):
+    """The best mean from two seeds (no test) or an undecided difference is not bold; a decided one is."""
+    runs = [{"variant": v, "seed": s, "result": _result(x + s)} for v, x, seeds in
+            (("a", 70.0, 3), ("lucky", 90.0, 2), ("close", 70.3, 3)) for s in range(seeds)]
+    _grid(tmp_path, "undecided", runs, ["a", "lucky", "close"])
+    md, out = _write(tmp_path, "undecided")
+    table = (out / "table.md").read_text()
+    assert "**" not in table and "too few seeds: " in table
+    assert not pd.read_csv(out / "table.csv")["best"].any()
+    runs = [{"variant": v, "seed": s, "result": _result(x + s + 0.1 * s * (v == "b"))}
+            for v, x in (("a", 70.0), ("b", 72.0)) for s in range(3)]
+    _grid(tmp_path, "decided", runs, ["a", "b"])
+    md, out = _write(tmp_path, "decided")
+    assert "**73.10** ± " in (out / "table.md").read_text()
+
+
+def test_axis_column_that_repeats_the_variant_is_left_to_the_csv(small):
+    out = small / "rep-axis"
+    R.write_report("small", runs_dir=small, out_dir=out)
+    header = (out / "table.md").read_text().splitlines()[0]
+    assert header.startswith("| Variant | Runs |") and "pos" not in header.split("|")[2]
+    assert list(pd.read_csv(out / "table.csv")["model.pos"]) == ["a", "b"]
+    assert "Effect [95% CI]" in (out / "report.md").read_text()  # the details table
+
+
+# ------------------------------------------------------------------------------------ writing the folder
+def _report_in_child(small: Path, out: Path) -> None:
+    import os
+    import sys as _sys
+
+    _sys.stderr = open(os.devnull, "w")  # noqa: SIM115 — the child's stderr: the corrupt-run lines are not the test
+    os._exit(R.main(["--grid", "small", "--runs-dir", str(small), "--out", str(out), "--metric", "top1,top5,val_loss"]))
+
+
+def test_concurrent_reports_on_one_folder_both_finish_complete(small):
+    """Four reports at once on one --out, over an earlier report's stale tables: every one exits 0 and
+    the folder holds one complete report (before: FileNotFoundError from the stale-table unlink)."""
+    import multiprocessing
+
+    out = small / "shared"
+    out.mkdir()
+    for i in range(3000):  # an earlier report's tables of other metrics: the removals take long enough to meet
+        (out / f"table_old{i}.csv").write_text("x\n")
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_report_in_child, args=(small, out)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    names = {p.name for p in out.iterdir()}
+    assert not [n for n in names if n.startswith("table_old") or n.endswith(".tmp")]
+    for stem in ("table", "table_top5", "table_loss"):
+        assert {f"{stem}.csv", f"{stem}.md", f"{stem}.tex"} <= names
+    assert {"report.md", "report.html", "runs.csv", "summary.csv", "bars.png", "bars.pdf"} <= names
+    assert (out / "report.md").read_text().rstrip().endswith("s")  # whole: ends with "Written … in x.y s"
+
+
+def test_full_disk_is_one_line_naming_the_file_and_the_disk(small, monkeypatch, capsys):
+    """ENOSPC writing report.html: one line with the file, the filesystem and what to do, exit 1; the
+    earlier report.md is not lost (every file is written whole or not at all)."""
+    import errno
+    import tempfile
+
+    out = small / "full"
+    assert R.main(["--grid", "small", "--runs-dir", str(small), "--out", str(out)]) == 0
+    before = (out / "report.html").read_text()
+    real = tempfile.mkstemp
+
+    def full(*args, **kwargs):
+        if str(kwargs.get("prefix", "")).startswith(".report.html."):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    capsys.readouterr()
+    assert R.main(["--grid", "small", "--runs-dir", str(small), "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0]
+    assert f"{out / 'report.html'}: cannot write: No space left on device (ENOSPC) on the filesystem at" in err[0]
+    assert "free space there and rerun the same command" in err[0]
+    assert (out / "report.html").read_text() == before
+    assert not list(out.glob(".*.tmp"))
+
+
+# ------------------------------------------------------------------------------------ hostile files
+@pytest.mark.parametrize("top1", [1e308, -1e308, float("inf"), 100.5])
+def test_out_of_range_metric_is_a_corrupt_run_not_a_number(tmp_path, top1):
+    """A result.json whose top1 no run can produce is reported as corrupt by path and left out of the
+    statistics (before: averaged into '0.00 ±', p 1.000, 'no detectable difference')."""
+    runs = [{"variant": v, "seed": s, "result": _result(70.0 + s + (v == "b"))} for v in "ab" for s in range(3)]
+    runs.append({"variant": "b", "seed": 3, "result": _result(top1)})
+    runs.append({"variant": "a", "seed": 3, "result": _result(73.0)})
+    _grid(tmp_path, "huge", runs, ["a", "b"])
+    agg = R.aggregate("huge", tmp_path)
+    row = agg.runs[(agg.runs["variant"] == "b") & (agg.runs["seed"] == 3)].iloc[0]
+    assert row["status"] == "corrupt" and math.isnan(row["top1"])
+    assert any("b-3-x/result.json: top1 = " in p and "is outside [0, 100]; skipped as corrupt" in p
+               for p in agg.problems)
+    s = R.summarize(agg.runs, "top1", "a", agg.variants).loc["b"]
+    assert s["n"] == 3 and s["mean"] == pytest.approx(72.0)
+
+
+def test_markdown_carries_no_html_from_a_crafted_grid_json(tmp_path):
+    """Names, axis values and the description of a crafted grid.json reach report.md and table.md as
+    text: rendered by a Markdown parser (Python-Markdown) they make no tag and no link."""
+    markdown = pytest.importorskip("markdown")
+    names = ["<marquee>m", "v`<blink>`", "w\\`<iframe src=x>`", "<script>x"]
+    runs = [{"variant": v, "seed": s, "result": _result(70.0 + s + i)} for i, v in enumerate(names) for s in range(3)]
+    _grid(tmp_path, "hostile", runs, names, description="<script>alert(1)</script> [x](javascript:alert(1)) &lt;")
+    md, out = _write(tmp_path, "hostile")
+    for text in (md, (out / "table.md").read_text()):
+        page = markdown.markdown(text, extensions=["tables"]).lower()
+        for tag in ("<marquee", "<blink", "<iframe", "<script", 'href="javascript'):
+            assert tag not in page, tag
+    assert "&lt;script>alert(1)&lt;/script>" in md and "&amp;lt;" in md  # the description, as typed
+    assert "<script" not in (out / "report.html").read_text().lower()

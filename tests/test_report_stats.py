@@ -297,3 +297,143 @@ def test_negative_component_is_zero_and_said():
 def test_one_seed_source_has_no_decomposition(toy):
     s = R.summarize(toy.runs, "top1", "base", toy.variants)
     assert s["var_init"].isna().all() and (s["n_init"] == 0).all()
+
+
+# ------------------------------------------------------------------------------------ too few seeds
+def test_two_paired_seeds_get_no_test_and_a_plan():
+    """Two paired seeds: no p, no effect size, no P(beats), no verdict; the seeds that would detect the
+    difference seen so far at the family's level (80 % power, the paired test at the observed spread)."""
+    runs = _frame({"base": {0: 70.0, 1: 71.0}, "a": {0: 70.9, 1: 71.3}})
+    row = R.summarize(runs, "top1", "base").loc["a"]
+    assert row["verdict"] == "too few seeds" and row["test"] == "paired"
+    for k in ("p_value", "p_adj", "effect", "p_superiority", "diff_low", "mde"):
+        assert math.isnan(row[k]), k
+    d = np.array([0.9, 0.3])
+    n = TTestPower().solve_power(effect_size=d.mean() / d.std(ddof=1), nobs=None, alpha=0.05, power=0.8)
+    assert row["plan_effect"] == pytest.approx(0.6) and row["seeds_needed"] == max(3, math.ceil(n))
+    assert row["seeds_more"] == row["seeds_needed"] - 2
+    text = R.verdict_text(row, "top1")
+    assert text == f"too few seeds: {int(row['seeds_more'])} more needed for a Δ of 0.60 pp"
+    assert "d_z" not in " ".join(R.verdict_lines(R.summarize(runs, "top1", "base"), "top1", "base"))
+
+
+def test_one_seed_plans_only_a_test():
+    runs = _frame({"base": {0: 70.0, 1: 71.0, 2: 72.0}, "a": {0: 75.0}})
+    row = R.summarize(runs, "top1", "base").loc["a"]
+    assert R.verdict_text(row, "top1") == "too few seeds: 2 more needed for a test"
+
+
+def test_min_effect_plans_the_few_seeds_too():
+    runs = _frame({"base": {0: 70.0, 1: 71.0}, "a": {0: 70.9, 1: 71.3}})
+    row = R.summarize(runs, "top1", "base", min_effect=2.0).loc["a"]
+    assert row["plan_effect"] == 2.0 and R.verdict_text(row, "top1").endswith("for a Δ of 2.00 pp")
+
+
+def test_min_seeds_floor_is_three():
+    from ablations.report.few_seeds import MIN_SEEDS
+
+    three = _frame({"base": dict(enumerate([70.0, 71.0, 72.5])), "a": dict(enumerate([74.0, 75.5, 76.0]))})
+    assert MIN_SEEDS == 3 and R.summarize(three, "top1", "base").loc["a", "verdict"] == "better"
+
+
+# ------------------------------------------------------------------------------------ effect intervals
+@pytest.mark.parametrize("variant", ["better", "noise"])
+def test_dz_interval_inverts_the_noncentral_t(toy, variant):
+    """The d_z interval: T = d_z·√n is noncentral t (n − 1 df, noncentrality δ·√n); at the bounds T's
+    observed value is at the 97.5 % and 2.5 % points (scipy.stats.nct). P(beats)'s interval is Φ of them."""
+    s = R.summarize(toy.runs, "top1", "base", toy.variants).loc[variant]
+    n = 3
+    t = s["effect"] * math.sqrt(n)
+    assert sps.nct.cdf(t, n - 1, s["effect_low"] * math.sqrt(n)) == pytest.approx(0.975, abs=1e-6)
+    assert sps.nct.cdf(t, n - 1, s["effect_high"] * math.sqrt(n)) == pytest.approx(0.025, abs=1e-6)
+    assert s["effect_low"] < s["effect"] < s["effect_high"]
+    assert (s["p_sup_low"], s["p_sup_high"]) == pytest.approx(
+        (sps.norm.cdf(s["effect_low"]), sps.norm.cdf(s["effect_high"])))
+
+
+@pytest.mark.parametrize("variant", ["worse", "partial"])
+def test_g_interval_inverts_welchs_noncentral_t(toy, variant):
+    """Independent seeds: Welch's t as noncentral t (Welch's df, noncentrality δ·s_pooled/se), so the
+    interval of δ = Δ/s_pooled excludes 0 exactly when Welch's test rejects."""
+    s = R.summarize(toy.runs, "top1", "base", toy.variants).loc[variant]
+    v, b = np.array(list(done_top1(variant).values())), np.array(list(TOP1["base"].values()))
+    ref = sps.ttest_ind(v, b, equal_var=False)
+    pooled = math.sqrt(((len(v) - 1) * v.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(v) + len(b) - 2))
+    scale = math.sqrt(v.var(ddof=1) / len(v) + b.var(ddof=1) / len(b)) / pooled
+    assert sps.nct.cdf(ref.statistic, ref.df, s["effect_low"] / scale) == pytest.approx(0.975, abs=1e-6)
+    assert sps.nct.cdf(ref.statistic, ref.df, s["effect_high"] / scale) == pytest.approx(0.025, abs=1e-6)
+    assert s["effect_low"] < s["effect"] < s["effect_high"]
+    assert (s["effect_low"] > 0 or s["effect_high"] < 0) == (ref.pvalue < 0.05)
+    assert s["p_sup_low"] <= s["p_superiority"] <= s["p_sup_high"]
+
+
+def test_no_row_reads_against_itself():
+    """Over many random families (paired and Welch, t and bootstrap): a verdict of 'no detectable
+    difference' never stands beside an effect or P(beats) interval that excludes no effect, unless it
+    says why (after the correction, or the bootstrap interval); 'better'/'worse' never beside an
+    interval of Δ that holds 0 (t intervals); below three seeds no effect size at all."""
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n = int(rng.integers(2, 6))
+        base = rng.normal(70, 1, n)
+        values = {"base": dict(enumerate(base))}
+        for k in range(3):
+            seeds = range(n) if trial % 2 else range(k % 2, n + k % 2)  # odd trials paired, even Welch
+            values[f"v{k}"] = {sd: 70 + rng.normal(0, 1) + rng.normal(0.8 * k, 1) for sd in seeds}
+        interval = "bootstrap" if trial % 5 == 0 else "t"
+        s = R.summarize(_frame(values), "top1", "base", interval=interval)
+        for v in ("v0", "v1", "v2"):
+            row = s.loc[v]
+            text = R.verdict_text(row, "top1")
+            if row["verdict"] == "too few seeds":
+                assert all(math.isnan(row[k]) for k in ("effect", "p_superiority", "p_value")), (trial, v)
+                continue
+            excludes = row["effect_low"] > 0 or row["effect_high"] < 0
+            if row["verdict"] == "no detectable difference" and excludes:
+                assert text != "no detectable difference", (trial, v, text)
+            if row["verdict"] in ("better", "worse") and interval == "t":
+                assert row["diff_low"] > 0 or row["diff_high"] < 0, (trial, v)
+            if math.isfinite(row["p_sup_low"]):
+                assert (row["p_sup_low"] > 0.5 or row["p_sup_high"] < 0.5) == excludes, (trial, v)
+
+
+def test_interval_of_p_beats_follows_the_metric_direction(toy):
+    loss = R.summarize(toy.runs, "loss", "base", toy.variants).loc["better"]
+    assert loss["effect"] < 0 and loss["p_sup_low"] == pytest.approx(1 - sps.norm.cdf(loss["effect_high"]))
+    assert loss["p_sup_low"] <= loss["p_superiority"] <= loss["p_sup_high"]
+
+
+def test_effect_beyond_ten_is_said_with_the_raw_difference():
+    """d_z of −90 over three seeds says only that the seeds barely vary: '> 10' and the raw Δ."""
+    runs = _frame({"base": dict(enumerate([99.9, 100.0, 100.0])), "none": dict(enumerate([24.0, 25.2, 23.9]))})
+    row = R.summarize(runs, "top1", "base").loc["none"]
+    assert row["effect"] < -10
+    assert R.effect_text(row, 2) == f"|d_z| > 10 (Δ {row['diff']:+.2f})"
+    line = R.verdict_lines(R.summarize(runs, "top1", "base"), "top1", "base")[1]
+    assert "|d_z| > 10" in line and "d_z = -" not in line
+
+
+def test_mean_interval_cut_to_what_the_metric_can_take():
+    runs = _frame({"base": dict(enumerate([99.9, 100.0, 99.6]))})
+    s = R.summarize(runs, "top1", "base").loc["base"]
+    assert s["ci_high"] == 100.0 and s["ci_low"] < s["mean"]
+    loss = _frame({"base": dict(enumerate([0.001, 0.2, 0.002]))}, metric="loss")
+    s = R.summarize(loss, "loss", "base").loc["base"]
+    assert s["ci_low"] == 0.0 and s["ci_high"] > s["mean"]
+
+
+def test_a_difference_only_its_own_test_sees_says_so():
+    """Raw p = 0.03 among three: the Δ interval excludes 0 on its own, Holm does not decide it: the
+    verdict reads 'no detectable difference after Holm', not a bare 'no detectable difference'."""
+    s = R.summarize(_family({"a": 0.03, "b": 0.5, "c": 0.6}), "top1", "base")
+    assert s.loc["a", "diff_low"] > 0 and s.loc["a", "verdict"] == "no detectable difference"
+    assert R.verdict_text(s.loc["a"], "top1") == "no detectable difference after Holm"
+    assert R.verdict_text(s.loc["b"], "top1") == "no detectable difference"
+
+
+def test_seeds_for_min_effect_never_below_the_floor():
+    """A difference far above the spread would be 'detected' by 2 seeds in the power formula; 2 seeds
+    get no test, so the column says 3."""
+    runs = _family({"a": 0.001})
+    s = R.summarize(runs, "top1", "base", min_effect=50.0).loc["a"]
+    assert s["seeds_needed"] == 3

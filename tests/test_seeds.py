@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ablations.grid import expand, load_grid
 from ablations.launch import main, write_index
+from ablations.planning.grid import expand, load_grid
 from tests.support.launch import write_grid
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ablations.cluster import ClusterLimits
-from ablations.slurm import array_sizes, follow_hint
-from ablations.slurm_jobs import JobState, parse_sacct, run_status
+from ablations.executors.slurm.cluster import ClusterLimits
+from ablations.executors.slurm.jobs import JobState, parse_sacct, run_status
+from ablations.executors.slurm.submit import array_sizes, follow_hint
 from tests.support.launch import launch, write_grid
 from tests.support.slurm import CLUSTER, index, queue_empty, results, slurm_unavailable, wait_for
 
@@ -42,7 +42,7 @@ def test_arrays_fit_max_array_size_and_the_room_left() -> None:
 def test_follow_hint_names_the_flags_that_are_not_defaults(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from ablations.grid import GRIDS_DIR
+    from ablations.planning.grid import GRIDS_DIR
 
     shipped = SimpleNamespace(name="relpos_vs_abs", path=GRIDS_DIR / "relpos_vs_abs.py")
     assert follow_hint(shipped, Path("runs"), "cpu") == "python ablations/launch.py --grid relpos_vs_abs --status"

@@ -14,9 +14,11 @@ import torch
 from timm.layers import create_feature_extractor, get_graph_node_names
 
 import vt_core  # noqa: F401  registers the vt_* models
+from tests.support.models import tiered
 from vt_core.overrides import ConfigError
 
 MODELS = timm.list_models("vt_*")
+TIERED = tiered(MODELS, prefix="vt_")  # the *_cpu presets and one published model per family stay fast
 
 
 def _size(name: str) -> int:
@@ -49,7 +51,7 @@ def test_every_preset_is_registered() -> None:
     assert sorted(MODELS) == sorted(f"vt_{p}" for p in vt_core.list_presets())
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TIERED)
 def test_forward_backward_every_parameter_gets_a_gradient(name: str) -> None:
     model = _model(name).train()
     out = model(_x(name))
@@ -59,7 +61,7 @@ def test_forward_backward_every_parameter_gets_a_gradient(name: str) -> None:
     assert not missing, missing
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TIERED)
 def test_default_cfg_and_classifier_reset(name: str) -> None:
     model = _model(name).eval()
     cfg = model.pretrained_cfg
@@ -91,7 +93,7 @@ def test_default_cfg_and_classifier_reset(name: str) -> None:
         assert model(x).shape == (2, 7)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TIERED)
 def test_features_only(name: str) -> None:
     model = _model(name, features_only=True).eval()
     info = model.feature_info
@@ -108,7 +110,7 @@ def test_features_only(name: str) -> None:
             assert len(feats) >= 3
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TIERED)
 def test_forward_intermediates(name: str) -> None:
     model = _model(name).eval()
     x = _x(name)
@@ -123,7 +125,7 @@ def test_forward_intermediates(name: str) -> None:
         torch.testing.assert_close(first[0], inter[0])
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TIERED)
 def test_torch_fx_trace(name: str) -> None:
     model = _model(name).eval()
     _, eval_nodes = get_graph_node_names(model)
@@ -134,7 +136,7 @@ def test_torch_fx_trace(name: str) -> None:
         torch.testing.assert_close(out, model(x))
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TIERED)
 def test_grad_checkpointing_gives_the_same_outputs_and_gradients(name: str) -> None:
     def run(checkpointing: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         model = _model(name).train()
@@ -151,7 +153,7 @@ def test_grad_checkpointing_gives_the_same_outputs_and_gradients(name: str) -> N
         torch.testing.assert_close(grads_a[n], grads_b[n], msg=n)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", TIERED)
 def test_layer_decay_groups_and_no_weight_decay(name: str) -> None:
     from timm.optim import create_optimizer_v2
 

@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 import vt_core
+from tests.support.models import tiered
 from vt_core import ConfigError
-from vt_core.timm_transfer import convert_state_dict, timm_config, timm_family
+from vt_core.weights.timm import convert_state_dict, timm_config, timm_family
 
 TOL = 1e-4
 PRESET_NAMES = [
@@ -99,7 +100,7 @@ def _check_norm_eps(ref: nn.Module, ours: nn.Module) -> None:
 
 
 # ------------------------------------------------------------------ parity
-@pytest.mark.parametrize("name", PRESET_NAMES)
+@pytest.mark.parametrize("name", tiered(PRESET_NAMES))
 def test_parity_presets(name):
     _check_parity(name)
 
@@ -124,7 +125,7 @@ def test_transfer_keeps_mode_dtype_and_drop_path():
 
 
 # ------------------------------------------------------------------ configs equal the presets
-@pytest.mark.parametrize("name", PRESET_NAMES)
+@pytest.mark.parametrize("name", tiered(PRESET_NAMES))
 def test_config_matches_preset(name):
     with torch.device("meta"):  # the architecture only: no weights allocated
         ref = timm.create_model(name, pretrained=False)

@@ -6,9 +6,10 @@ import os
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 def cpu_name() -> str:
@@ -21,16 +22,32 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def device_name(device: torch.device) -> str:
+def may_have_gpu() -> bool:
+    """Whether this process could see an NVIDIA GPU, answered without importing torch (the launcher's
+    planning on a CPU machine stays torch-free): the driver lists its GPUs under /proc and
+    CUDA_VISIBLE_DEVICES does not hide them all. True only means torch should be asked."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return False
+    try:
+        return any(Path("/proc/driver/nvidia/gpus").iterdir())
+    except OSError:
+        return False
+
+
+def device_name(device: "torch.device") -> str:
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"cpu ({cpu_name()}, {os.cpu_count()} cores)"
 
 
-def describe(device: torch.device) -> dict[str, Any]:
+def describe(device: "torch.device") -> dict[str, Any]:
     """Versions, device and torch threads."""
     import numpy
     import timm
+    import torch
     import torchvision
 
     return {

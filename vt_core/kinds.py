@@ -24,6 +24,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 
+from .overrides import ConfigError
+
 if TYPE_CHECKING:
     from .config import ModelConfig
 
@@ -51,6 +53,10 @@ class Mixer:
     attention: bool = False  # multi-head: a stage's dim must divide by its heads
     relative_bias: bool = False  # takes a relative position bias over its token grid (model.pos rel)
     prefix_tokens: bool = False  # mixes a class token with the grid tokens (model.pool=cls)
+    windowed: bool = False  # attends within model.window_size windows, shifted by model.shift
+    pooled_kv: bool = False  # reduces keys/values by model.kv_ratios, which must fit the stage's map
+    gn_filter: bool = False  # takes model.gn_filter (gnConv's spatial filter)
+    check: Callable[["ModelConfig", int], None] | None = None  # its own rules for stage i (ConfigError)
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -116,13 +122,42 @@ DOWNSAMPLES: dict[str, Downsample] = {
     "conv": Downsample("vt_core.layers.merge:ConvDownsample.from_config", grid=lambda n: (n - 1) // 2 + 1),
     "ln_conv": Downsample("vt_core.layers.ln_conv:LayerNormConvDownsample.from_config", grid=lambda n: n // 2),
 }
+def _check_window(cfg: "ModelConfig", i: int) -> None:
+    if cfg.window_size[i] < 1:
+        raise ConfigError(f"model.window_size: stage {i} window {cfg.window_size[i]} must be ≥ 1")
+
+
+def _check_sr(cfg: "ModelConfig", i: int) -> None:
+    if len(cfg.kv_ratios[i]) != 1:
+        raise ConfigError(f"model.kv_ratios: stage {i} {list(cfg.kv_ratios[i])}: mixer 'sr' takes one ratio per stage")
+
+
+def _check_shunted(cfg: "ModelConfig", i: int) -> None:
+    heads, ratios = cfg.heads[i], cfg.kv_ratios[i]
+    if heads % len(ratios):
+        raise ConfigError(f"model.kv_ratios: stage {i} {list(ratios)}: {heads} heads do not split into "
+                          f"{len(ratios)} equal groups")
+
+
+def _check_gnconv(cfg: "ModelConfig", i: int) -> None:
+    order, dim = cfg.gn_order[i], cfg.dims[i]
+    if order < 1 or dim % (2 ** (order - 1)):
+        raise ConfigError(f"model.gn_order: stage {i} order {order} needs dim {dim} divisible by 2^(order-1)")
+    if cfg.gn_filters[i] == "gf" and dim % (2 ** order):  # the filter halves gnConv's channels
+        raise ConfigError(f"model.gn_filter: stage {i} 'gf' splits the depthwise channels of order {order} "
+                          f"in half: dim {dim} must be divisible by 2^{order}")
+
+
 MIXERS: dict[str, Mixer] = {
     "global": Mixer("vt_core.layers.attention:Attention.from_spec", attention=True, relative_bias=True,
                     prefix_tokens=True),
-    "window": Mixer("vt_core.layers.window_attention:WindowAttention.from_spec", attention=True, relative_bias=True),
-    "sr": Mixer("vt_core.layers.sr_attention:SpatialReductionAttention.from_spec", attention=True),
-    "shunted": Mixer("vt_core.layers.shunted_attention:ShuntedAttention.from_spec", attention=True),
-    "gnconv": Mixer("vt_core.layers.gnconv:GnConv.from_spec"),
+    "window": Mixer("vt_core.layers.window_attention:WindowAttention.from_spec", attention=True, relative_bias=True,
+                    windowed=True, check=_check_window),
+    "sr": Mixer("vt_core.layers.sr_attention:SpatialReductionAttention.from_spec", attention=True, pooled_kv=True,
+                check=_check_sr),
+    "shunted": Mixer("vt_core.layers.shunted_attention:ShuntedAttention.from_spec", attention=True, pooled_kv=True,
+                     check=_check_shunted),
+    "gnconv": Mixer("vt_core.layers.gnconv:GnConv.from_spec", gn_filter=True, check=_check_gnconv),
 }
 FFNS: dict[str, Ffn] = {
     "mlp": Ffn("vt_core.layers.ffn:Mlp.from_spec"),
@@ -148,9 +183,8 @@ _SHIPPED = {family: frozenset(table) for family, table in FAMILIES.items()}
 
 def register(family: str, name: str, kind: Stem | Downsample | Mixer | Ffn | Position) -> None:
     """Add a kind (e.g. your own token mixer) under ``name``; a config can then name it
-    (``model.mixer=name``). Registering an existing name replaces nothing: it is refused."""
-    from .overrides import ConfigError
-
+    (``model.mixer=name``), and a ``Mixer`` row's ``check`` is then enforced on every stage that uses
+    it. Registering an existing name replaces nothing: it is refused."""
     if family not in FAMILIES:
         raise ConfigError(f"register: unknown family {family!r}; families: {', '.join(FAMILIES)}")
     table = FAMILIES[family]
@@ -164,8 +198,6 @@ def register(family: str, name: str, kind: Stem | Downsample | Mixer | Ffn | Pos
 
 def unregister(family: str, name: str) -> None:
     """Remove a kind added with ``register``; shipped kinds cannot be removed."""
-    from .overrides import ConfigError
-
     if name in _SHIPPED.get(family, ()):
         raise ConfigError(f"unregister: {family} {name!r} is shipped with vt_core and stays")
     FAMILIES.get(family, {}).pop(name, None)

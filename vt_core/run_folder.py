@@ -23,10 +23,10 @@ import json
 import os
 import re
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Iterator
 
-import torch
 import yaml
 
 from .config import RunConfig
@@ -47,12 +47,30 @@ class RunFolderError(Exception):
 
 
 def _mount_point(path: Path) -> Path:
+    """The mount ``path`` lies on: the longest mount point in the kernel's table above it (a bind
+    mount of a folder shares its device with its parent, so ``os.path.ismount`` misses it and would
+    name ``/``); where there is no table, the nearest folder ``os.path.ismount`` recognises."""
     path = Path(os.path.abspath(path))
     while not path.exists() and path != path.parent:
         path = path.parent
+    real = Path(os.path.realpath(path))
+    above = [m for m in _mount_points() if m == real or m in real.parents]
+    if above:
+        return max(above, key=lambda m: len(m.parts))
     while not os.path.ismount(path) and path != path.parent:
         path = path.parent
     return path
+
+
+def _mount_points(table: str = "/proc/self/mountinfo") -> list[Path]:
+    """Mount points from Linux's mountinfo (its fifth field, with spaces written as \\040); [] elsewhere."""
+    try:
+        with open(table, encoding="utf-8", errors="replace") as f:
+            rows = [line.split() for line in f]
+    except OSError:
+        return []
+    decode = re.compile(r"\\([0-7]{3})")
+    return [Path(decode.sub(lambda m: chr(int(m.group(1), 8)), row[4])) for row in rows if len(row) > 4]
 
 
 def write_error(path: Path, err: OSError) -> RunFolderError:
@@ -67,15 +85,16 @@ def write_error(path: Path, err: OSError) -> RunFolderError:
         except OSError:
             free = ""
         return RunFolderError(f"{what} on the filesystem at {disk}{free}; free space there and rerun the "
-                              "same command to resume from the last checkpoint")
+                              "same command (a run resumes from its last checkpoint)")
     if err.errno == errno.EROFS:
         return RunFolderError(f"{what}: the filesystem at {disk} is mounted read-only; choose another --out "
                               "or make it writable")
     if err.errno in (errno.EACCES, errno.EPERM):
-        return RunFolderError(f"{what}; make the run folder writable for this user or choose another --out")
+        return RunFolderError(f"{what}; make the folder writable for this user or choose another --out")
     if err.errno in (errno.EEXIST, errno.ENOTDIR):
         return RunFolderError(f"{what}: a file stands where a folder should be; move it or choose another --out")
-    return RunFolderError(f"{what}; check the disk, then rerun the same command to resume")
+    return RunFolderError(f"{what}; check the disk, then rerun the same command (a run resumes from its last "
+                          "checkpoint)")
 
 
 def _os_error_in(exc: BaseException) -> OSError | None:
@@ -119,6 +138,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:
+    import torch  # only a checkpoint write needs it; the launcher's planning reads folders torch-free
+
     _atomic_write(path, lambda f: torch.save(obj, f))
 
 
@@ -187,18 +208,47 @@ def last_line(path: Path, limit: int | None = 200) -> str:
         return ""
 
 
-def run_state(run_dir: Path) -> str:
-    """done | diverged | failed | running | interrupted | pending."""
+class RunState(StrEnum):
+    """What a run folder says of its run. A ``str``, so it prints, compares and serialises as the word
+    the launcher and the report show; ``queued`` is the launcher's (Slurm has it), ``corrupt`` a
+    result.json whose status is none of the ended ones."""
+
+    DONE = "done"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+    RUNNING = "running"
+    INTERRUPTED = "interrupted"
+    PENDING = "pending"
+    QUEUED = "queued"
+    CORRUPT = "corrupt"
+
+    @property
+    def ended(self) -> bool:
+        """Will not train again by itself (failed ones only with --retry-failed)."""
+        return self in (RunState.DONE, RunState.DIVERGED, RunState.FAILED)
+
+    @property
+    def has_result(self) -> bool:
+        """Its result.json holds figures the report can use."""
+        return self in (RunState.DONE, RunState.DIVERGED)
+
+
+RESULT_STATES = (RunState.DONE, RunState.DIVERGED)  # the statuses a trainer writes into result.json
+
+
+def run_state(run_dir: Path) -> RunState:
+    """The state a run folder shows, from its files: result.json, the lock, error.txt, a checkpoint."""
     result = read_result(run_dir)
     if result is not None:
-        return str(result.get("status", "done"))
+        status = result.get("status", "done") if isinstance(result, dict) else None
+        return RunState(status) if status in RESULT_STATES else RunState.CORRUPT
     if (run_dir / LOCK).exists() and is_locked(run_dir):
-        return "running"
+        return RunState.RUNNING
     if (run_dir / ERROR).exists():
-        return "failed"
+        return RunState.FAILED
     if (run_dir / CHECKPOINT).exists():
-        return "interrupted"
-    return "pending"
+        return RunState.INTERRUPTED
+    return RunState.PENDING
 
 
 class RunLock:

@@ -14,23 +14,24 @@ timm's own keyword arguments mean what they mean for timm's models: ``num_classe
 classifier), ``in_chans``, ``img_size``, ``global_pool`` ('avg', 'token', ''), ``drop_path_rate``;
 ``drop_rate`` must be 0 (vt_core has no head dropout). Presets with a timm twin (ViT, Swin,
 PVT-v2) carry the twin's pretrained tags, weights on timm's hub, loaded through timm's own
-mechanism and converted by ``vt_core.transfer`` (so ``pretrained=True`` works for a variant too:
+mechanism and converted by ``vt_core.weights.transfer`` (so ``pretrained=True`` works for a variant too:
 a window change resizes the relative tables, a position switched on starts fresh).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import register_notrace_module
 from timm.models import build_model_with_cfg, generate_default_cfgs, get_pretrained_cfg, register_model
 
 from .config import ModelConfig
-from .model import VisionTransformer
 from .overrides import ConfigError
 from .presets import PRESETS, get_preset
+
+if TYPE_CHECKING:  # the model (torch) is imported when a vt_ model is built, not at registration
+    from .model import VisionTransformer
 
 PREFIX = "vt_"
 TWIN_FAMILIES = ("vit_", "swin_", "pvt_v2_")  # presets named and built as timm's models of that name
@@ -72,7 +73,7 @@ def _twin_cfg(preset: str, tag: str) -> dict[str, Any]:
     theirs = get_pretrained_cfg(f"{preset}.{tag}").to_dict()
     out = {**_own_cfg(preset), **{k: theirs[k] for k in _COPIED if theirs.get(k) is not None}}
     out.update(hf_hub_id=f"timm/{preset}.{tag}", custom_load=False,
-               notes=(f"timm's {preset}.{tag} weights, renamed and fitted to the variant by vt_core.transfer",))
+               notes=(f"timm's {preset}.{tag} weights, renamed and fitted to the variant by vt_core.weights.transfer",))
     return out
 
 
@@ -110,6 +111,8 @@ def _model(cfg: ModelConfig, *, num_classes: int | None = None, in_chans: int | 
         over["pool"] = "cls" if global_pool == "token" else "mean"
     elif global_pool not in (None, ""):
         raise ConfigError(f"global_pool: {global_pool!r} is not 'avg', 'token' or ''")
+    from .model import VisionTransformer
+
     model = VisionTransformer(cfg.replace(**over) if over else cfg)
     if global_pool == "":
         model.reset_classifier(model.num_classes, "")
@@ -117,8 +120,8 @@ def _model(cfg: ModelConfig, *, num_classes: int | None = None, in_chans: int | 
 
 
 def _filter(state: dict[str, Any], model: VisionTransformer) -> dict[str, Any]:
-    """timm's ``pretrained_filter_fn``: any checkpoint ``vt_core.transfer`` reads → this model's keys."""
-    from .transfer import adapt_for
+    """timm's ``pretrained_filter_fn``: any checkpoint ``vt_core.weights.transfer`` reads → this model's keys."""
+    from .weights.transfer import adapt_for
 
     return adapt_for(model, state, checkpoint=str(model.pretrained_cfg.get("file") or
                                                    model.pretrained_cfg.get("hf_hub_id") or "pretrained"))
@@ -145,38 +148,10 @@ def _entry_point(preset: str) -> Any:
     return entry
 
 
-def _notrace() -> None:
-    """Modules with shape-dependent control flow are leaves for timm's torch.fx tracer, as timm's own
-    attention and window modules are."""
-    from .layers import (
-        AbsolutePositionEmbedding,
-        ConvMlp,
-        GlobalFilter,
-        PatchMerging,
-        RelativePositionBias,
-        TokenMixer,
-    )
-    from .layers.merge import ConvDownsample
-
-    # GlobalFilter: resizes its Fourier weight when the map's spectrum differs from the stored one
-    for cls in (AbsolutePositionEmbedding, RelativePositionBias, ConvMlp, PatchMerging, ConvDownsample, GlobalFilter):
-        register_notrace_module(cls)
-    for cls in _subclasses(TokenMixer):
-        register_notrace_module(cls)
-
-
-def _subclasses(cls: type) -> list[type]:
-    out = []
-    for sub in cls.__subclasses__():
-        out += [sub, *_subclasses(sub)]
-    return out
-
-
 default_cfgs = _default_cfgs()
 for _preset in PRESETS:
     _fn = _entry_point(_preset)
     setattr(sys.modules[__name__], _fn.__name__, _fn)
     register_model(_fn)
-_notrace()
 
 __all__ = ["PREFIX", "create", "first_conv"]

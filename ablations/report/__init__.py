@@ -46,7 +46,7 @@ from .load import Aggregate, aggregate, load_index
 from .sections import verdict_lines
 from .selection import ReportError
 from .stats import StatOptions, compare, pareto_front, summarize, t_interval, variant_costs
-from .table import Cell, Table, build_table
+from .table import Cell, Table, build_table, effect_text, superiority_text, verdict_text
 from .write import write_report
 
 __all__ = [
@@ -54,5 +54,5 @@ __all__ = [
     "aggregate",
     "build_table", "compare", "higher_is_better", "load_index", "main", "merged_variants", "metric_label",
     "pareto_front", "summarize", "t_interval", "table_csv", "table_html", "table_latex", "table_markdown",
-    "tex_escape", "variant_costs", "verdict_lines", "write_report",
+    "tex_escape", "variant_costs", "verdict_lines", "write_report", "effect_text", "superiority_text", "verdict_text",
 ]

@@ -6,11 +6,12 @@
         --interval bootstrap --min-effect 0.3
 
 Exit codes: 0 written, 2 bad input (no grid.json, one without runs, an unknown metric, profile or
-option), one line on stderr.
+option), 1 the output cannot be written (a full or read-only disk), one line on stderr.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import shlex
 import sys
@@ -20,13 +21,12 @@ from vt_core.cli import OneLineParser
 from vt_core.overrides import ConfigError
 
 from .multiplicity import CORRECTIONS
+from .output import ReportWriteError
 from .stats import INTERVALS
 from .write import write_report
 
 
 def _positive(text: str) -> float:
-    import argparse
-
     try:
         x = float(text)
     except ValueError:
@@ -34,6 +34,17 @@ def _positive(text: str) -> float:
     if not (math.isfinite(x) and x > 0):
         raise argparse.ArgumentTypeError(f"{text} must be a positive number (a difference in the metric's units)")
     return x
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """A grid name that would lead outside runs/ and reports/, an empty --out (the current folder),
+    over-long names: refused before anything is read or written."""
+    from ablations.path_args import check_grid_name, check_path
+
+    check_grid_name("--grid", args.grid)
+    check_path("--runs-dir", args.runs_dir)
+    if args.out is not None:
+        check_path("--out", args.out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,11 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     cmd = shlex.join(["python", "ablations/report.py", *(sys.argv[1:] if argv is None else argv)])
     try:
+        _check_paths(args)
         path = write_report(args.grid, runs_dir=args.runs_dir, out_dir=args.out, metric=args.metric,
                             profile=args.profile, command=cmd, correction=args.correction, interval=args.interval,
                             min_effect=args.min_effect)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return exit_codes.BAD_INPUT
+    except ReportWriteError as e:  # a full or read-only disk: the file, the disk and what to do
+        print(f"error: {e}", file=sys.stderr)
+        return exit_codes.FAILED
     print(f"report: {path}")
     return exit_codes.OK

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-from .formats import table_html, table_markdown
+from .formats import md_text, table_html, table_markdown
 from .table import Table
 
 
@@ -46,20 +46,26 @@ Block = Union[Heading, Paragraph, Items, TableBlock, FigureBlock]
 
 
 def render_markdown(blocks: list[Block]) -> str:
+    """The blocks as Markdown; every text through ``md_text`` (no raw HTML from names or descriptions)."""
     parts = []
     for b in blocks:
         if isinstance(b, Heading):
-            parts.append(f"{'#' * b.level} {b.text}\n")
+            parts.append(f"{'#' * b.level} {md_text(_one_line(b.text))}\n")
         elif isinstance(b, Paragraph):
-            parts.append(f"{b.text}\n")
+            parts.append(f"{md_text(b.text)}\n")
         elif isinstance(b, Items):
-            parts.append("\n".join(f"- {item}" for item in b.items) + "\n")
+            parts.append("\n".join(f"- {md_text(_one_line(item))}" for item in b.items) + "\n")
         elif isinstance(b, TableBlock):
             parts.append(table_markdown(b.table))
         elif isinstance(b, FigureBlock):
             p = b.path
-            parts.append(f"![{p.stem}]({p.name})\n\n*{b.caption}* ([PDF]({p.stem}.pdf))\n")
+            parts.append(f"![{p.stem}]({p.name})\n\n*{md_text(_one_line(b.caption))}* ([PDF]({p.stem}.pdf))\n")
     return "\n".join(parts)
+
+
+def _one_line(text: str) -> str:
+    """A heading, list item or caption stays one line whatever a name holds (a newline would end it)."""
+    return " ".join(text.splitlines())
 
 
 def inline_html(text: str) -> str:

@@ -25,8 +25,69 @@ def table_csv(t: Table) -> str:
     return t.numeric.to_csv(index=False)
 
 
+_TAG_LIKE = re.compile(r"<[A-Za-z/!?]|&[A-Za-z0-9#]")
+_LINK_CLOSE = re.compile(r"\](?:\(|\s*[\[:])")  # ](url), ] [ref] (Python-Markdown allows the space), ]: url
+
+
+def _outside_code(ch: str, following: str, following_text: str = "") -> str:
+    """One character outside a code span: ``<`` that could open a tag, comment or declaration (a
+    letter, ``/``, ``!`` or ``?`` after it, as CommonMark's raw HTML needs) and ``&`` that could open an
+    entity become entities, ``[`` that a ``](``, ``][`` or ``]:`` follows (a link or a link's definition)
+    is escaped; ``p < 0.001``, ``<0.001`` and ``[70.1, 72.3]`` stay as they read."""
+    if ch == "<" and (following.isalpha() or following in "/!?") and following:
+        return "&lt;"
+    if ch == "&" and (following.isalnum() or following == "#") and following:
+        return "&amp;"
+    return "\\[" if ch == "[" and _LINK_CLOSE.search(following_text) else ch
+
+
+def md_text(text: str) -> str:
+    """Markdown-lite text (`code`, **strong**) made safe for report.md and table.md: outside code spans
+    nothing can open an HTML tag, an entity or a link (``_outside_code``), so a name or description
+    from a crafted grid.json renders as the text it is. Code spans are found as CommonMark finds them
+    (a run of n backticks up to the next run of exactly n) and left alone where they hold no tag
+    (Markdown shows their content literally), as ``<code>`` with the content escaped where they do."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        if text[i] == "\\" and i + 1 < n:  # an escaped character is literal (an escaped backtick opens no span)
+            out.append(text[i:i + 2])
+            i += 2
+            continue
+        if text[i] != "`":
+            out.append(_outside_code(text[i], text[i + 1:i + 2], text[i + 1:] if text[i] == "[" else ""))
+            i += 1
+            continue
+        run = len(text[i:]) - len(text[i:].lstrip("`"))
+        close = _closing_run(text, i + run, run)
+        if close < 0:  # no closing run: the backticks are literal text
+            out.append(text[i:i + run])
+            i += run
+        else:
+            code = text[i + run:close]
+            # a code span is literal in CommonMark, but not every Markdown reader pairs backticks alike
+            # (Python-Markdown reads a backslash before one): one that holds a tag goes as <code> HTML
+            out.append(f"<code>{html.escape(code)}</code>" if _TAG_LIKE.search(code) else text[i:close + run])
+            i = close + run
+    return "".join(out)
+
+
+def _closing_run(text: str, start: int, length: int) -> int:
+    """Where the next run of exactly ``length`` backticks starts at or after ``start``; -1 if none."""
+    j = start
+    while True:
+        j = text.find("`" * length, j)
+        if j < 0:
+            return -1
+        end = j + length
+        if (j == 0 or text[j - 1] != "`") and (end == len(text) or text[end] != "`"):
+            return j
+        while end < len(text) and text[end] == "`":
+            end += 1
+        j = end
+
+
 def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|")
+    return md_text(s).replace("|", "\\|")
 
 
 def table_markdown(t: Table) -> str:

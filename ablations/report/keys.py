@@ -4,6 +4,7 @@ each is labelled and rounded, which way is better, and the states a run can be i
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -69,6 +70,16 @@ _PEAK_MEMORY = {  # kinds → (table header, axis label)
 def peak_memory_labels(kinds: set[str]) -> tuple[str, str]:
     """(table header, axis label) of peak memory measured on these kinds of device."""
     return _PEAK_MEMORY.get(frozenset(kinds), ("Peak mem. (MiB)", "Peak memory (MiB)"))
+
+
+def bounds(metric: str) -> tuple[float, float]:
+    """The values a metric can take: [0, 100] for an accuracy in percent, ≥ 0 for a loss (cross-entropy),
+    a cost or an epoch count, unbounded otherwise."""
+    if is_percent(metric):
+        return 0.0, 100.0
+    if "loss" in metric.lower() or metric in (*COSTS, "best_epoch", "epochs"):
+        return 0.0, math.inf
+    return -math.inf, math.inf
 
 
 def decimals(metric: str) -> int:

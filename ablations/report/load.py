@@ -57,11 +57,11 @@ class Aggregate:
 
 
 def load_index(grid_name: str, runs_dir: str | Path = "runs") -> dict[str, Any]:
-    from ablations.grid_index import read_index
+    from ablations.planning.grid_index import read_index
 
     path = Path(runs_dir) / grid_name / "grid.json"
     try:
-        index = read_index(path).data  # every field checked (ablations.grid_index): one line naming a bad one
+        index = read_index(path).data  # every field checked (ablations.planning.grid_index): one line naming a bad one
     except FileNotFoundError:
         raise ReportError(f"{path}: no such file (launch the grid first: "
                           f"python ablations/launch.py --grid {grid_name})") from None

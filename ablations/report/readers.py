@@ -13,7 +13,7 @@ import pandas as pd
 
 from vt_core.run_folder import last_line  # noqa: F401  (re-exported: load.py reads error.txt with it)
 
-from .keys import CURVE_KEYS, STATUSES
+from .keys import COSTS, CURVE_KEYS, METRICS, STATUSES, bounds
 
 RunRead = tuple[str, dict[str, Any] | None, str | None]  # (state, result or None, problem or None)
 CurveId = tuple[str, Any, str, str, int]  # (variant, seed, run id, state, number of epoch rows)
@@ -38,7 +38,27 @@ def read_run(run_dir: str) -> RunRead:
     except ValueError:
         return "corrupt", None, f"{path}: not valid JSON (truncated or corrupt); skipped"
     status = str(result.get("status", "done"))
+    bad = out_of_range(result)
+    if bad:  # a number no run can produce: the file is corrupt (or crafted), not a measurement to average
+        return "corrupt", None, f"{path}: {bad}; skipped as corrupt"
     return (status if status in STATUSES else "done"), result, None
+
+
+def out_of_range(result: dict[str, Any]) -> str | None:
+    """The first final metric or cost of result.json (``eval_sizes`` included) outside the values it can
+    take (an accuracy outside [0, 100], a negative loss or cost, an infinite number), as a phrase."""
+    values = [(k, result.get(k)) for k in (*METRICS, *COSTS)]
+    sizes = result.get("eval_sizes")
+    if isinstance(sizes, dict):
+        values += [(f"{k}@{size}", v) for size, vals in sizes.items() if isinstance(vals, dict)
+                   for k, v in vals.items()]
+    for key, raw in values:
+        x = number(raw)
+        low, high = bounds(key)
+        if math.isinf(x) or (math.isfinite(x) and not low <= x <= high):
+            span = f"[{low:g}, {high:g}]" if math.isfinite(high) else f"≥ {low:g}"
+            return f"{key} = {raw!r} is outside {span}"
+    return None
 
 
 def read_curve(path: str) -> list[dict[str, Any]]:
@@ -64,7 +84,7 @@ def read_curve(path: str) -> list[dict[str, Any]]:
 
 
 def read_transfer(run_dir: str) -> dict[str, Any] | None:
-    """transfer.json of a run started from pretrained weights (``vt_core.transfer``): the checkpoint,
+    """transfer.json of a run started from pretrained weights (``vt_core.weights.transfer``): the checkpoint,
     its format, the counts per action and the tensors; None where there is none or it does not parse."""
     try:
         with open(run_dir + "/transfer.json", "rb") as f:

@@ -14,25 +14,31 @@ from typing import Any
 import pandas as pd
 
 from .document import Block, FigureBlock, Heading, Items, Paragraph, TableBlock
+from .few_seeds import MIN_SEEDS, TOO_FEW
+from .figures.style import chance_level
 from .keys import STATUSES, cell, decimals, higher_is_better, is_percent, metric_label, seed_key
 from .load import Aggregate
 from .multiplicity import NAMES
 from .power import MAX_SEEDS
 from .run_sections import cost_section, provenance_section, seeds_section, transfer_section
 from .stats import StatOptions, memory_kinds
-from .table import Table, fmt_number, fmt_p
+from .table import Table, effect_text, fmt_number, fmt_p, superiority_text, verdict_text
 
 LIST_MAX = 60  # runs / problems listed one by one in report.md; the rest are counted
 DATA_FILES = ("table.csv", "table.md", "table.tex", "summary.csv", "runs.csv", "curves.csv")
 CAPTIONS = {
-    "bars": "{metric} per variant: bars are means over seeds, whiskers the 95 % {interval}, white points the single "
-            "seeds; the dashed line is the baseline ({baseline}){paper}.",
+    "bars": "{metric} per variant: bars are means over seeds, whiskers the 95 % {interval} (cut at 0 and 100 % for "
+            "an accuracy), white points the single seeds; the dashed line is the baseline ({baseline}){paper}{chance}.",
     "curves": "Learning curves: validation top-1 accuracy and training loss per epoch, mean over seeds with a "
-              "±1 std band.",
+              "±1 std band, cut at 100 % and at a loss of 0 (a symmetric band computed past them holds no value a "
+              "run can have){chance}.",
     "cost": "{metric} against cost (median over seeds; whiskers: 95 % CI of the metric, ±1 std of throughput and "
-            "memory). Points with a black edge and the dashed line form the Pareto front.",
+            "memory). Points with a black edge and the dashed line form the Pareto front, drawn only where the "
+            "costs differ beyond their noise (more than the two ±1 std whiskers and 2 % for measured costs; "
+            "GMACs exactly), which the axis label says otherwise; variants with identical costs are drawn at the "
+            "same value side by side{chance}.",
     "resolution": "{metric} when evaluated at other input resolutions (mean over seeds, ±1 std band); the dotted "
-                  "line marks the training resolution.",
+                  "line marks the training resolution{chance}.",
 }
 
 
@@ -92,11 +98,15 @@ def _overview(c: Content) -> list[Block]:
 
 
 def _results(c: Content) -> list[Block]:
+    details: list[Block] = []
+    if c.table.details is not None:
+        details = [Heading("Details", 3), Paragraph("The columns a reader needs second; `table.csv` has every number "
+                                                    "of both tables."), TableBlock(c.table.details)]
     return [Heading("Results"), TableBlock(c.table), Paragraph(methods_note(c.options, c.baseline, c.summary) + (
         " Costs are medians over the variant's finished runs (params and GMACs of the model; throughput and peak "
         "memory as measured while training)." + _memory_note(memory_kinds(c.agg.runs))
         + (" **Paper**: the published number." if c.paper else "")
-        + (" **Transferred**: what the runs took from pretrained weights." if c.agg.transfers else "")))]
+        + (" **Transferred**: what the runs took from pretrained weights." if c.agg.transfers else ""))), *details]
 
 
 def methods_note(o: StatOptions, baseline: str, summary: pd.DataFrame) -> str:
@@ -113,12 +123,18 @@ def methods_note(o: StatOptions, baseline: str, summary: pd.DataFrame) -> str:
                       f"({ref}), the verdict taken from the adjusted p")
         level = f"α/{max(family, 1)}, the level a lone real difference among the {comparisons} must reach"
     text = (f"Mean ± std over the seeds of the finished runs; 95 % intervals of the means and of Δ from {interval}, "
-            f"each on its own (not simultaneous). Δ: difference to `{baseline}`, tested with a paired t-test when "
+            f"each on its own (not simultaneous); an accuracy's interval is cut to [0, 100] and a loss's to ≥ 0, "
+            f"the values a mean can take. Δ: difference to `{baseline}`, tested with a paired t-test when "
             f"both have the same seeds and Welch's t-test otherwise (α = {o.alpha:g}, two-sided), p-values "
-            f"{correction}. A variant with one seed gets no interval. Effect: Hedges' g (independent seeds) or d_z "
-            f"(paired); P(beats): the probability that the variant beats `{baseline}` on a random seed (McGraw & "
-            f"Wong 1992). Detectable Δ: the smallest difference the comparison detects with 80 % power at its seeds "
-            f"and observed spread (Cohen 1988), at {level}.")
+            f"{correction}. Below {MIN_SEEDS} seeds on either side there is no test, effect size or verdict: the "
+            f"row says how many more seeds would detect the difference seen so far (or `--min-effect`). A "
+            f"difference whose own interval excludes 0 but which the correction does not decide reads \"no "
+            f"detectable difference after …\". Bold: the best mean, only where the corrected test decides it (a "
+            f"'better' variant, or a baseline every other variant is 'worse' than). Details: effect size, Hedges' g "
+            f"(independent seeds) or d_z (paired), and P(beats), the probability that the variant beats "
+            f"`{baseline}` on a random seed (McGraw & Wong 1992), each with its 95 % interval (noncentral t) or not "
+            f"at all, an effect beyond ±10 as `> 10` with the raw Δ; detectable Δ: the smallest difference the "
+            f"comparison detects with 80 % power at its seeds and observed spread (Cohen 1988), at {level}.")
     if o.min_effect is not None:
         text += (f" Seeds for Δ = {o.min_effect:g}: the seeds per variant that would detect a difference of "
                  f"{o.min_effect:g} with 80 % power at the same level and spread.")
@@ -155,11 +171,11 @@ def verdict_lines(summary: pd.DataFrame, metric: str, baseline: str) -> list[str
             if math.isfinite(s["diff_low"]):
                 method = " (BCa bootstrap)" if s.get("interval") == "BCa" else ""
                 ci = f" (95 % CI{method} [{fmt_number(s['diff_low'], d, True)}, {fmt_number(s['diff_high'], d, True)}])"
-            lines.append(f"`{v}`: {diff}{ci}, {s['test']} t-test {p_clause(s['p_value'])} → **{verdict}**"
-                         f"{_adjusted(s, family)}{_effects(s, baseline)}{_power_clause(s, d, unit, base_n)}.")
-        elif math.isfinite(s["diff"]) and verdict.startswith("no interval"):
-            lines.append(f"`{v}`: {diff}; **{verdict}** (no interval or test can be given with fewer than two "
-                         f"seeds on either side).")
+            lines.append(f"`{v}`: {diff}{ci}, {s['test']} t-test {p_clause(s['p_value'])} → "
+                         f"**{verdict_text(s, metric)}**{_adjusted(s, family)}{_effects(s, baseline, d)}"
+                         f"{_power_clause(s, d, unit, base_n)}.")
+        elif verdict == TOO_FEW:
+            lines.append(f"`{v}`: {diff}; **{verdict_text(s, metric)}**{_too_few_clause(s, base_n)}.")
         elif math.isfinite(s["diff"]):
             lines.append(f"`{v}`: {diff}; **{verdict}**.")
         else:
@@ -175,13 +191,30 @@ def _adjusted(s: pd.Series, family: int) -> str:
     return f" ({NAMES[correction]}-adjusted {p_clause(p_adj)} over {family} comparison{'s' * (family != 1)})"
 
 
-def _effects(s: pd.Series, baseline: str) -> str:
+def _effects(s: pd.Series, baseline: str, d: int) -> str:
+    """The effect sizes with their 95 % intervals (none without one)."""
     parts = []
-    if math.isfinite(s.get("effect", math.nan)):
-        parts.append(f"{s['effect_kind']} = {fmt_number(s['effect'], 2, True)}")
-    if math.isfinite(s.get("p_superiority", math.nan)):
-        parts.append(f"P(beats `{baseline}` on a seed) = {fmt_number(s['p_superiority'], 2)}")
+    effect = effect_text(s, d)
+    if effect.startswith("|"):
+        parts.append(f"{effect}: the seeds barely vary against the difference")
+    elif effect:
+        parts.append(f"{s['effect_kind']} = {effect.rsplit(' (', 1)[0]}")
+    beats = superiority_text(s)
+    if beats:
+        parts.append(f"P(beats `{baseline}` on a seed) = {beats}")
     return "; " + ", ".join(parts) if parts else ""
+
+
+def _too_few_clause(s: pd.Series, base_n: int) -> str:
+    """Why there is no test, and what the seeds needed are planned from."""
+    n = int(s["n"])
+    seeds = f"{n} paired seeds" if s["test"] == "paired" else f"{n} and {base_n} seeds"
+    out = f" (no test, effect size or verdict below {MIN_SEEDS} seeds on each side; {seeds} so far"
+    if math.isfinite(float(s["plan_effect"])):
+        what = "the `--min-effect`" if math.isfinite(float(s["min_effect"])) else "the difference seen so far"
+        out += (f"; the seeds detect {what} with 80 % power at α = {s['mde_alpha']:.3g} and the spread seen so far, "
+                f"a plan that more seeds will revise")
+    return out + ")"
 
 
 def _power_clause(s: pd.Series, d: int, unit: str, base_n: int) -> str:
@@ -238,10 +271,19 @@ def _figures(c: Content) -> list[Block]:
         return [Paragraph("No figures: no run has finished yet.")]
     paper = "; red diamonds: the paper's numbers" if c.paper else ""
     interval = "BCa bootstrap interval" if c.options.interval == "bootstrap" else "t-interval"
-    return [Heading("Figures"), *[FigureBlock(path, CAPTIONS[stem].format(metric=metric_label(c.metric),
-                                                                          baseline=c.baseline, paper=paper,
-                                                                          interval=interval))
-                                  for stem, path in c.figures]]
+    return [Heading("Figures"), *[FigureBlock(path, CAPTIONS[stem].format(
+        metric=metric_label(c.metric), baseline=c.baseline, paper=paper, interval=interval,
+        chance=_chance_clause(c, stem))) for stem, path in c.figures]]
+
+
+def _chance_clause(c: Content, stem: str) -> str:
+    """What the dotted red line of a figure is, where it has one (the accuracy it plots on a probe)."""
+    resolution = c.metric if c.metric in ("top1", "top5", "loss") else "top1"
+    level = chance_level(c.agg, {"curves": "val_top1", "resolution": resolution}.get(stem, c.metric))
+    if level is None:
+        return ""
+    return (f"; the red dotted line is chance on the probe ({level:g} %: what a model that cannot tell the "
+            f"classes apart gets)")
 
 
 def _unfinished(c: Content) -> list[Block]:

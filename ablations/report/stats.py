@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtr, stdtrit
 
-from .effects import cohens_dz, hedges_g, superiority
-from .keys import ALPHA, CONFIDENCE, MODEL_COSTS, STATUSES, device_kind, higher_is_better, seed_key
+from .effects import cohens_dz, hedges_g, standardised_interval, superiority, superiority_interval
+from .few_seeds import MIN_SEEDS, TOO_FEW, plan_too_few
+from .keys import ALPHA, CONFIDENCE, MODEL_COSTS, STATUSES, bounds, device_kind, higher_is_better, seed_key
 from .multiplicity import CORRECTIONS, adjust, power_alpha
 from .power import POWER, detectable_difference, seeds_needed, welch_df
 from .resample import SEED, bootstrap_difference, bootstrap_mean
@@ -31,11 +32,13 @@ from .variance import NO_DECOMPOSITION, seed_sources
 # every key ``compare`` returns but the verdict, unset: the row of a variant that is not compared
 NO_COMPARISON: dict[str, Any] = {"diff": math.nan, "diff_low": math.nan, "diff_high": math.nan, "interval": "",
                                  "test": "", "t": math.nan, "df": math.nan, "se": math.nan, "p_value": math.nan,
-                                 "effect": math.nan, "effect_kind": "", "p_superiority": math.nan,
-                                 "sd_diff": math.nan}
+                                 "effect": math.nan, "effect_kind": "", "effect_low": math.nan,
+                                 "effect_high": math.nan, "p_superiority": math.nan, "p_sup_low": math.nan,
+                                 "p_sup_high": math.nan, "sd_diff": math.nan}
 # the keys ``summarize`` adds over the family of comparisons (multiplicity.py, power.py, variance.py)
 NO_FAMILY: dict[str, Any] = {"p_adj": math.nan, "correction": "", "mde": math.nan, "mde_alpha": math.nan,
-                             "min_effect": math.nan, "seeds_needed": math.nan}
+                             "min_effect": math.nan, "seeds_needed": math.nan, "plan_effect": math.nan,
+                             "seeds_more": math.nan}
 INTERVALS = ("t", "bootstrap")
 COST_COLUMNS = {"params_m": "params", "gmacs": "gmacs", "train_img_per_s": "train_img_per_s",
                 "peak_mem_mb": "peak_mem_mb"}  # per-variant cost column → the runs table's column
@@ -106,14 +109,16 @@ def seed_text(seed: Any) -> str:
 
 def compare(variant: Mapping[Any, float] | pd.Series, baseline: Mapping[Any, float] | pd.Series, *,
             higher_better: bool = True, alpha: float = ALPHA, confidence: float = CONFIDENCE, interval: str = "t",
-            bootstrap_seed: int = SEED) -> dict[str, Any]:
+            bootstrap_seed: int = SEED, min_seeds: int = MIN_SEEDS) -> dict[str, Any]:
     """The difference ``variant − baseline`` (values by seed: a dict or a Series) with its interval,
-    test and effect sizes.
+    test and effect sizes (each with its interval).
 
     Paired t-test over seeds when both have the same seeds (a seed may be an (init, data) pair),
     Welch's t-test otherwise. The interval is the t-interval of the test or (``interval='bootstrap'``)
     the BCa bootstrap interval; the p-value is the t-test's either way. Returns the keys of
-    ``NO_COMPARISON`` and the verdict at ``alpha`` (uncorrected: ``summarize`` corrects it).
+    ``NO_COMPARISON`` and the verdict at ``alpha`` (uncorrected: ``summarize`` corrects it). With
+    fewer than ``min_seeds`` on either side: the difference and the spread to plan from (``test``
+    names the test it will get), no test, no effect sizes, the verdict ``too few seeds``.
     """
     if interval not in INTERVALS:
         raise ValueError(f"interval: {interval!r} is not one of {', '.join(INTERVALS)}")
@@ -126,17 +131,21 @@ def compare(variant: Mapping[Any, float] | pd.Series, baseline: Mapping[Any, flo
         return {**out, "verdict": "no baseline runs to compare with"}
     vx, bx = np.fromiter(v.values(), float), np.fromiter(b.values(), float)
     out["diff"] = float(vx.mean() - bx.mean())
-    if len(v) < 2 or len(b) < 2:
-        return {**out, "verdict": "no interval: one seed"}
     paired = set(v) == set(b)
     if paired:
         seeds = sorted(v, key=seed_key)
         vx, bx = np.array([v[k] for k in seeds]), np.array([b[k] for k in seeds])
+    if len(v) < min_seeds or len(b) < min_seeds:  # the spread so far, to plan the seeds from; nothing else
+        spread = {"test": "paired" if paired else "Welch"}
+        if len(v) > 1 and len(b) > 1 and paired:
+            spread["sd_diff"] = float((vx - bx).std(ddof=1))
+        return {**out, **spread, "verdict": TOO_FEW}
     out.update(_paired(vx, bx) if paired else _welch(vx, bx))
     diff, se, df = out["diff"], out["se"], out["df"]
-    out["p_superiority"] = superiority(diff, out.pop("spread"), higher_better=higher_better)
-    if not se > 0:  # every seed gives the same difference: a t-test is undefined (not p = 0)
-        return {**out, "verdict": "no test: no variance over seeds"}
+    if not se > 0:  # every seed gives the same difference: a t-test is undefined (not p = 0), no effect size
+        out.update(effect=math.nan, effect_kind="")
+        return {**_drop_internal(out), "verdict": "no test: no variance over seeds"}
+    _effect_intervals(out, higher_better, confidence)
     t = diff / se
     if interval == "bootstrap":
         lo, hi = bootstrap_difference(vx, bx, paired=paired, confidence=confidence, seed=bootstrap_seed)
@@ -149,22 +158,45 @@ def compare(variant: Mapping[Any, float] | pd.Series, baseline: Mapping[Any, flo
 
 
 def _paired(vx: np.ndarray, bx: np.ndarray) -> dict[str, Any]:
-    """The paired difference (same seeds, in the same order): its mean, se, df and d_z."""
+    """The paired difference (same seeds, in the same order): its mean, se, df and d_z, and what the
+    effect's interval needs (the standardised t, its df and scale; P(beats)'s scale)."""
     d = vx - bx
     n = len(d)
     sd = float(d.std(ddof=1))
+    t_std = float(d.mean()) / (sd / math.sqrt(n)) if sd > 0 else math.nan
     return {"test": "paired", "diff": float(d.mean()), "se": sd / math.sqrt(n), "df": float(n - 1), "sd_diff": sd,
-            "effect": cohens_dz(d), "effect_kind": "d_z", "spread": sd}
+            "effect": cohens_dz(d), "effect_kind": "d_z",
+            "_effect": (t_std, float(n - 1), 1 / math.sqrt(n), 1.0, float(d.mean()) / sd if sd > 0 else math.nan)}
 
 
 def _welch(vx: np.ndarray, bx: np.ndarray) -> dict[str, Any]:
-    """The difference of independent means: Welch's se and df, Hedges' g."""
+    """The difference of independent means: Welch's se and df, Hedges' g, and what the effect's
+    interval needs: Welch's t as noncentral t with Welch's df and noncentrality δ·s_pooled/se, so that
+    the interval of δ = Δ / s_pooled excludes 0 exactly when Welch's test rejects (P(beats) = Φ(d / √2)
+    for independent seeds of one spread)."""
     nv, nb = len(vx), len(bx)
     var_v, var_b = float(vx.var(ddof=1)), float(bx.var(ddof=1))
     se = math.sqrt(var_v / nv + var_b / nb)
     df = float(welch_df(np.float64(var_v), nv, np.float64(var_b), nb)) if se > 0 else math.nan
+    pooled = math.sqrt(((nv - 1) * var_v + (nb - 1) * var_b) / (nv + nb - 2))
+    diff = float(vx.mean() - bx.mean())
+    d = diff / pooled if pooled > 0 else math.nan
+    t = diff / se if se > 0 else math.nan
     return {"test": "Welch", "se": se, "df": df, "effect": hedges_g(vx, bx), "effect_kind": "g",
-            "spread": math.sqrt(var_v + var_b)}
+            "_effect": (t, df, se / pooled if pooled > 0 else math.nan, math.sqrt(2), d)}
+
+
+def _effect_intervals(out: dict[str, Any], higher_better: bool, confidence: float) -> None:
+    """The standardised effect's interval and P(beats) with its interval (``effects.py``)."""
+    t_std, df, scale, sup_scale, d = out.pop("_effect")
+    lo, hi = standardised_interval(t_std, df, scale, confidence)
+    out.update(effect_low=lo, effect_high=hi,
+               p_superiority=superiority(d / sup_scale, 1.0, higher_better=higher_better))
+    out["p_sup_low"], out["p_sup_high"] = superiority_interval(lo, hi, scale=sup_scale, higher_better=higher_better)
+
+
+def _drop_internal(out: dict[str, Any]) -> dict[str, Any]:
+    return {k: x for k, x in out.items() if not k.startswith("_")}
 
 
 def verdict_of(p: float, diff: float, alpha: float, higher_better: bool) -> str:
@@ -243,12 +275,27 @@ def summarize(runs: pd.DataFrame, metric: str, baseline: str, variants: list[str
                           bootstrap_seed=bootstrap_seed)
         sources = seed_sources(x) if both else NO_DECOMPOSITION
         rows.append({"variant": v, "metric": metric,
-                     **describe(x, confidence, interval=interval, bootstrap_seed=bootstrap_seed), **cmp, **NO_FAMILY,
-                     **{f"n_{s}": counts[v].get(s, 0) for s in STATUSES}, **sources})
+                     **_clipped(describe(x, confidence, interval=interval, bootstrap_seed=bootstrap_seed), metric),
+                     **cmp, **NO_FAMILY, **{f"n_{s}": counts[v].get(s, 0) for s in STATUSES}, **sources})
     frame = pd.DataFrame(rows).set_index("variant")
     _correct(frame, correction, alpha, higher)
     _power(frame, correction, alpha, power, min_effect)
+    base_row = frame.loc[baseline] if baseline in frame.index else None
+    plan_too_few(frame, alpha=alpha, correction=correction, power=power, min_effect=min_effect,
+                 baseline_std=float(base_row["std"]) if base_row is not None else math.nan,
+                 baseline_n=int(base_row["n"]) if base_row is not None else 0)
     return frame
+
+
+def _clipped(described: dict[str, Any], metric: str) -> dict[str, Any]:
+    """The mean's interval cut to the metric's range ([0, 100] for an accuracy, ≥ 0 for a loss): the
+    part of a confidence interval outside the possible values holds no value the mean can take, so
+    the cut interval covers the mean at least as often."""
+    low, high = bounds(metric)
+    if math.isfinite(described["ci_low"]):
+        described["ci_low"] = min(max(described["ci_low"], low), high)
+        described["ci_high"] = min(max(described["ci_high"], low), high)
+    return described
 
 
 def _correct(frame: pd.DataFrame, correction: str, alpha: float, higher: bool) -> None:
@@ -278,7 +325,7 @@ def _power(frame: pd.DataFrame, correction: str, alpha: float, power: float, min
                         var_b=np.full(len(frame), float(frame["std"].get(_baseline_of(frame), math.nan)) ** 2),
                         paired=(frame["test"] == "paired").to_numpy(), alpha=level, power=power)
     frame["min_effect"] = np.where(compared, min_effect, math.nan)
-    frame["seeds_needed"] = np.where(compared, need, math.nan)
+    frame["seeds_needed"] = np.where(compared, np.maximum(need, MIN_SEEDS), math.nan)  # never below the floor
 
 
 def _baseline_of(frame: pd.DataFrame) -> Any:
@@ -310,13 +357,20 @@ def memory_kinds(runs: pd.DataFrame) -> set[str]:
 
 
 def pareto_front(cost: np.ndarray, value: np.ndarray, *, cost_lower_better: bool = True,
-                 value_higher_better: bool = True) -> np.ndarray:
-    """Boolean mask of the points no other point beats on both cost and value."""
+                 value_higher_better: bool = True, cost_tolerance: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask of the points no other point beats on both cost and value.
+
+    ``cost_tolerance`` (n × n, or None for exact costs): two costs closer than it are the same cost
+    (their difference is noise), so neither beats the other on cost.
+    """
     c = np.asarray(cost, float) * (1 if cost_lower_better else -1)
     y = np.asarray(value, float) * (-1 if value_higher_better else 1)  # both: lower is better now
+    tol = np.zeros((len(c), len(c))) if cost_tolerance is None else np.asarray(cost_tolerance, float)
     ok = np.isfinite(c) & np.isfinite(y)
     mask = np.zeros(len(c), bool)
     for i in np.flatnonzero(ok):
-        dominated = ok & (c <= c[i]) & (y <= y[i]) & ((c < c[i]) | (y < y[i]))
+        cost_no_worse = c <= c[i] + tol[i]
+        cost_better = c < c[i] - tol[i]
+        dominated = ok & cost_no_worse & (y <= y[i]) & (cost_better | (y < y[i]))
         mask[i] = not dominated.any()
     return mask

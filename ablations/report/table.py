@@ -15,7 +15,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .keys import SHORT, STATUSES, decimals, higher_is_better, metric_label, peak_memory_labels
+from .effects import SANE_EFFECT
+from .few_seeds import TOO_FEW
+from .keys import ALPHA, SHORT, STATUSES, decimals, higher_is_better, is_percent, metric_label, peak_memory_labels
 from .load import Aggregate
 from .multiplicity import NAMES
 from .power import MAX_SEEDS
@@ -47,6 +49,7 @@ class Column:
     cell: Callable[[Row], Cell] = lambda r: Cell("")
     align: str = "r"  # "l" | "r"
     wrap: bool = False  # long text (axis values, run counts, verdicts) that may break over lines
+    detail: bool = False  # shown in the details table, not the main one (its fields are in table.csv either way)
 
 
 @dataclass
@@ -55,7 +58,8 @@ class Table:
     align: list[str]  # "l" | "r" per column
     wrap: list[bool]  # per column: its text may wrap (numbers never do)
     rows: list[list[Cell]]
-    numeric: pd.DataFrame  # the CSV form
+    numeric: pd.DataFrame  # the CSV form (every field of every column, the details' too)
+    details: Table | None = None  # the variant and the columns a reader needs second
 
 
 def fmt_number(x: Any, d: int = 2, sign: bool = False) -> str:
@@ -133,6 +137,48 @@ def _diff_cell(r: Row, d: int) -> Cell:
     return Cell("")
 
 
+def verdict_text(s: pd.Series, metric: str, alpha: float = ALPHA) -> str:
+    """The verdict as a reader gets it: below the seed floor what the seeds would take, and a
+    difference the comparison's own test sees but the correction does not said as such."""
+    verdict = str(s["verdict"])
+    if verdict == TOO_FEW:
+        more, effect = float(s["seeds_more"]), float(s["plan_effect"])
+        many = f"more than {MAX_SEEDS:,}" if math.isinf(more) else f"{int(more)}"
+        if not math.isfinite(effect):
+            return f"{TOO_FEW}: {many} more needed for a test"
+        unit = " pp" if is_percent(metric) else ""
+        return f"{TOO_FEW}: {many} more needed for a Δ of {fmt_number(effect, decimals(metric))}{unit}"
+    correction = str(s.get("correction", ""))
+    if verdict != "no detectable difference":
+        return verdict
+    if correction not in ("", "none") and s["p_value"] < alpha:
+        return f"{verdict} after {NAMES[correction]}"
+    if s["diff_low"] > 0 or s["diff_high"] < 0:  # a bootstrap interval that excludes 0 where the t-test does not
+        return f"{verdict} by the t-test (its {s.get('interval') or 'bootstrap'} interval excludes 0)"
+    return verdict
+
+
+def effect_text(s: pd.Series, d: int) -> str:
+    """The standardised effect with its interval; beyond ±``SANE_EFFECT`` (seeds that barely vary
+    against the difference) only that it is, with the raw Δ; nothing without an interval."""
+    e, lo, hi = float(s["effect"]), float(s["effect_low"]), float(s["effect_high"])
+    if not math.isfinite(e):
+        return ""
+    if abs(e) > SANE_EFFECT:
+        return f"|{s['effect_kind']}| > {SANE_EFFECT:g} (Δ {fmt_number(s['diff'], d, True)})"
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return ""
+    return f"{fmt_number(e, 2, True)} [{fmt_number(lo, 2, True)}, {fmt_number(hi, 2, True)}] ({s['effect_kind']})"
+
+
+def superiority_text(s: pd.Series) -> str:
+    """P(beats) with its interval, or nothing."""
+    p, lo, hi = float(s["p_superiority"]), float(s["p_sup_low"]), float(s["p_sup_high"])
+    if not all(math.isfinite(x) for x in (p, lo, hi)):
+        return ""
+    return f"{fmt_number(p, 2)} [{fmt_number(lo, 2)}, {fmt_number(hi, 2)}]"
+
+
 def _p_cell(r: Row) -> Cell:
     p = r.stats["p_value"]
     return Cell(f"{fmt_p(p)} ({r.stats['test']})" if math.isfinite(p) else "")
@@ -140,11 +186,6 @@ def _p_cell(r: Row) -> Cell:
 
 def _p_adj_cell(r: Row) -> Cell:
     return Cell(fmt_p(float(r.stats["p_adj"])))
-
-
-def _effect_cell(r: Row) -> Cell:
-    e = float(r.stats["effect"])
-    return Cell(f"{fmt_number(e, 2, True)} ({r.stats['effect_kind']})" if math.isfinite(e) else "")
 
 
 def _mde_cell(r: Row, d: int) -> Cell:
@@ -167,7 +208,8 @@ def _from_stats(*keys: str, **renamed: str) -> Callable[[Row], dict[str, Any]]:
 
 def _statistics(metric: str, baseline: str, summary: pd.DataFrame, *, interval: str, correction: str
                 ) -> list[Column]:
-    """The columns of the metric's statistics: runs, mean, interval, Δ, the tests, effect sizes, power."""
+    """The columns of the metric's statistics. First: runs, mean, interval, Δ, the corrected p (the
+    raw one where uncorrected) and the verdict; in the details: the test's p, effect sizes, power."""
     d = decimals(metric)
     method = "BCa" if interval == "bootstrap" else "t"
     cols = [
@@ -179,22 +221,29 @@ def _statistics(metric: str, baseline: str, summary: pd.DataFrame, *, interval: 
                                                 "interval": method}, lambda r: _ci_cell(r, d)),
         Column(f"Δ vs {baseline} [95% CI]", _from_stats("diff", diff_ci_low="diff_low", diff_ci_high="diff_high"),
                lambda r: _diff_cell(r, d)),
-        Column("p (test)", _from_stats("test", "p_value"), _p_cell),
+        Column("p (test)", _from_stats("test", "p_value"), _p_cell, detail=correction != "none"),
     ]
     if correction != "none":
         cols.append(Column(f"p adj. ({NAMES[correction]})", _from_stats("p_adj", "correction"), _p_adj_cell))
     else:
         cols.append(Column(None, _from_stats("p_adj", "correction")))
+    cols.append(Column("Verdict", lambda r: {"verdict": r.stats["verdict"], "best": r.best,
+                                             "verdict_text": verdict_text(r.stats, metric)},
+                       lambda r: Cell(verdict_text(r.stats, metric)), align="l", wrap=True))
     cols += [
-        Column("Effect (g / d_z)", _from_stats("effect", "effect_kind"), _effect_cell),
-        Column("P(beats)", _from_stats("p_superiority"), lambda r: Cell(fmt_number(r.stats["p_superiority"], 2))),
-        Column("Detectable Δ (80%)", _from_stats("mde", "mde_alpha"), lambda r: _mde_cell(r, d)),
+        Column("Effect [95% CI]", _from_stats("effect", "effect_kind", "effect_low", "effect_high"),
+               lambda r: Cell(effect_text(r.stats, d)), detail=True),
+        Column("P(beats) [95% CI]", _from_stats("p_superiority", "p_sup_low", "p_sup_high"),
+               lambda r: Cell(superiority_text(r.stats)), detail=True),
+        Column("Detectable Δ (80%)", _from_stats("mde", "mde_alpha"), lambda r: _mde_cell(r, d), detail=True),
+        Column(None, _from_stats("plan_effect", "seeds_more")),
     ]
     if summary["min_effect"].notna().any():
         effect = float(summary["min_effect"].dropna().iloc[0])
-        cols.append(Column(f"Seeds for Δ = {effect:g}", _from_stats("min_effect", "seeds_needed"), _seeds_needed_cell))
-    cols.append(Column("Verdict", lambda r: {"verdict": r.stats["verdict"], "best": r.best},
-                       lambda r: Cell(r.stats["verdict"]), align="l", wrap=True))
+        cols.append(Column(f"Seeds for Δ = {effect:g}", _from_stats("min_effect", "seeds_needed"), _seeds_needed_cell,
+                           detail=True))
+    else:
+        cols.append(Column(None, _from_stats("min_effect", "seeds_needed")))
     return cols
 
 
@@ -203,32 +252,60 @@ def _transfer_cell(r: Row) -> Cell:
 
 
 def _columns(agg: Aggregate, metric: str, baseline: str, summary: pd.DataFrame, costs: pd.DataFrame,
-             paper: dict[str, float] | None, *, interval: str, correction: str, main: bool) -> list[Column]:
+             paper: dict[str, float] | None, *, interval: str, correction: str, main: bool,
+             axes: dict[str, dict[str, Any]]) -> list[Column]:
     names = _axis_names(agg.axes)
     cdec = _cost_decimals(costs)
     pdec = next((k for k in range(4) if all(abs(round(x, k) - x) < 1e-9 for x in (paper or {}).values())), 2)
     cols = [Column("Variant", lambda r: {"variant": r.variant}, lambda r: Cell(r.variant), align="l")]
-    cols += [Column(names[a], lambda r, a=a: {a: r.axes[a]}, lambda r, a=a: Cell(_axis_text(r.axes[a])), align="l",
-                    wrap=True) for a in agg.axes]
+    cols += [Column(None if _names_the_variant(a, axes) else names[a], lambda r, a=a: {a: r.axes[a]},
+                    lambda r, a=a: Cell(_axis_text(r.axes[a])), align="l", wrap=True) for a in agg.axes]
     cols += _statistics(metric, baseline, summary, interval=interval, correction=correction)
     cols.append(Column(None, lambda r: {f"n_{st}": int(r.stats[f"n_{st}"]) for st in STATUSES}))
     if not main:  # another metric's table: its statistics only (the costs and the paper are the main table's)
         return cols
     if agg.transfers:
-        cols.append(Column("Transferred", lambda r: {"transfer": r.transfer}, _transfer_cell, align="l", wrap=True))
+        cols.append(Column("Transferred", lambda r: {"transfer": r.transfer}, _transfer_cell, align="l", wrap=True,
+                           detail=True))
     if paper:
         cols.append(Column("Paper", lambda r: {"paper": paper.get(r.variant, math.nan)},
                            lambda r: Cell(fmt_number(paper[r.variant], pdec) if r.variant in paper else "")))
     cost_headers = {"params_m": "Params (M)", "gmacs": "GMACs", "train_img_per_s": "Train img/s",
                     "peak_mem_mb": peak_memory_labels(memory_kinds(agg.runs))[0]}
     cols += [Column(h, lambda r, k=k: {k: r.costs.get(k, math.nan)},
-                    lambda r, k=k: Cell(_fmt_cost(float(r.costs.get(k, math.nan)), cdec[k])))
+                    lambda r, k=k: Cell(_fmt_cost(float(r.costs.get(k, math.nan)), cdec[k])),
+                    detail=k in ("train_img_per_s", "peak_mem_mb"))
              for k, h in cost_headers.items()]
     return cols
 
 
 def _axis_text(value: Any) -> str:
     return str(value) if value is not None and pd.notna(value) else ""
+
+
+def _names_the_variant(axis: str, axes: dict[str, dict[str, Any]]) -> bool:
+    """Whether the axis's value is the variant's name in every row (``pos`` of variants named by it):
+    a column that repeats the first one is left to table.csv."""
+    return bool(axes) and all(_axis_text(values.get(axis)) == str(v) for v, values in axes.items())
+
+
+def _decided_best(summary: pd.DataFrame, metric: str) -> set[Any]:
+    """The variant whose mean is the best, where the corrected test decides it: a best variant
+    that is 'better' than the baseline, or a best baseline that every other variant with a
+    mean is decidedly 'worse' than (with the variants that are its runs). Empty otherwise."""
+    means = summary["mean"].astype(float)
+    if not means.notna().any():
+        return set()
+    best = means.max() if higher_is_better(metric) else means.min()
+    top = {v for v, m in means.items() if math.isfinite(m) and abs(m - best) <= 1e-12 * max(1, abs(best))}
+    verdicts = summary["verdict"].astype(str)
+    if any(verdicts[v] == "better" for v in top):
+        return {v for v in top if verdicts[v] == "better"}
+    same = {v for v in summary.index if verdicts[v] in ("baseline",) or verdicts[v].startswith("same runs")}
+    others = [v for v in summary.index if v not in same and math.isfinite(means[v])]
+    if top & same and others and all(verdicts[v] == "worse" for v in others):
+        return top & same
+    return set()
 
 
 def _fmt_cost(x: float, d: int) -> str:
@@ -252,23 +329,26 @@ def build_table(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, metr
     """The table of ``metric``: one row per variant of ``summary`` (the best mean emphasised). The
     main table also has the transfers, the paper's numbers and the costs; ``interval`` and the
     summary's correction name the methods in the headers."""
-    means = summary["mean"].astype(float)
-    best = means.max() if higher_is_better(metric) else means.min()
     first = agg.runs.drop_duplicates("variant").set_index("variant") if len(agg.runs) else pd.DataFrame()
     if correction is None:
         used = [c for c in summary["correction"] if c] if "correction" in summary.columns else []
         correction = used[0] if used else "none"
-    cols = _columns(agg, metric, baseline, summary, costs, paper, interval=interval, correction=correction, main=main)
+    axes = {v: {a: (first.loc[v, a] if v in first.index and a in first.columns else None) for a in agg.axes}
+            for v in summary.index}
+    cols = _columns(agg, metric, baseline, summary, costs, paper, interval=interval, correction=correction, main=main,
+                    axes=axes)
     transfers = variant_transfers(agg.runs) if main else {}
-    shown = [c for c in cols if c.header is not None]
-    rows, numeric = [], []
+    best = _decided_best(summary, metric)
+    shown = [c for c in cols if c.header is not None and not c.detail]
+    detail = [cols[0], *(c for c in cols if c.header is not None and c.detail)]
+    rows, detail_rows, numeric = [], [], []
     for v, s in summary.iterrows():
-        is_best = (int(s["n"]) > 0 and math.isfinite(s["mean"]) and math.isfinite(best)
-                   and abs(s["mean"] - best) <= 1e-12 * max(1, abs(best)))
-        axes = {a: (first.loc[v, a] if v in first.index and a in first.columns else None) for a in agg.axes}
-        row = Row(v, s, costs.loc[v] if v in costs.index else pd.Series(dtype=float), axes, is_best,
+        row = Row(v, s, costs.loc[v] if v in costs.index else pd.Series(dtype=float), axes[v], v in best,
                   transfers.get(str(v), ""))
         rows.append([c.cell(row) for c in shown])
+        detail_rows.append([c.cell(row) for c in detail])
         numeric.append({k: x for c in cols for k, x in c.fields(row).items()})
-    return Table([c.header for c in shown], [c.align for c in shown], [c.wrap for c in shown], rows,
-                 pd.DataFrame(numeric))
+    frame = pd.DataFrame(numeric)
+    details = Table([c.header for c in detail], [c.align for c in detail], [c.wrap for c in detail], detail_rows,
+                    frame) if len(detail) > 1 else None
+    return Table([c.header for c in shown], [c.align for c in shown], [c.wrap for c in shown], rows, frame, details)

@@ -4,7 +4,7 @@ figures, assemble the document and write it as Markdown and HTML."""
 
 from __future__ import annotations
 
-import os
+import math
 import re
 import shlex
 import sys
@@ -16,11 +16,14 @@ from typing import Any
 import pandas as pd
 
 from .document import render_html, render_markdown
+from .few_seeds import MIN_SEEDS
 from .figures import draw_figures
 from .formats import table_csv, table_latex, table_markdown
-from .keys import ALPHA, COSTS, METRICS, metric_label
+from .keys import ALPHA, COSTS, METRICS, bounds, metric_label
 from .load import Aggregate, aggregate, load_index
+from .mechanisms import insert_mechanisms
 from .multiplicity import NAMES
+from .output import OutputLock, make_folder, remove_stale, write_text
 from .sections import Content, report_blocks
 from .selection import ReportError
 from .stats import StatOptions, summarize, variant_costs
@@ -65,23 +68,31 @@ def write_report(grid_name: str, runs_dir: str | Path = "runs", out_dir: str | P
     agg = aggregate(name, runs_dir, profile=profile, index=index)
     comp = _compute(agg, index, asked, options)
     out = Path(out_dir) if out_dir is not None else Path("reports") / name
-    out.mkdir(parents=True, exist_ok=True)
-    _write_data_files(out, agg, comp, name, options)
-    figures, fig_problems = draw_figures(agg, comp.summary, comp.costs, comp.metric, comp.baseline, comp.paper,
-                                         out, name, curves=not comp.eval_only)
-    content = Content(
-        name=name, index=index, agg=agg, metric=comp.metric, baseline=comp.baseline, alpha=alpha,
-        summary=comp.summary, table=comp.table, paper=comp.paper, figures=figures,
-        problems=fig_problems + ([comp.metric_problem] if comp.metric_problem else []),
-        command=command or _equivalent_command(name, runs_dir, out_dir, asked, profile, options),
-        commit=_git_commit(), runs_dir=runs_dir, grid_path=grid_path, started=t0, options=options,
-        others=[(m, t) for m, _, t in comp.others], eval_only=comp.eval_only)
-    blocks = report_blocks(content)
-    _write(out / "report.md", render_markdown(blocks))
-    _write(out / "report.html", render_html(blocks, name))
+    make_folder(out)
+    with OutputLock(out):  # another report on this folder finishes first: each leaves a complete set
+        _write_all(out, name, index, agg, comp, options, t0, grid_path, runs_dir,
+                   command or _equivalent_command(name, runs_dir, out_dir, asked, profile, options))
     for p in agg.problems:
         print(f"report {name}: {p}", file=sys.stderr)
     return out / "report.md"
+
+
+def _write_all(out: Path, name: str, index: dict[str, Any], agg: Aggregate, comp: _Computed, options: StatOptions,
+               t0: float, grid_path: str | Path | None, runs_dir: Path, command: str) -> None:
+    """The data files, the figures and the document, then the files of an earlier report removed."""
+    tables = _write_data_files(out, agg, comp, name, options)
+    figures, fig_problems = draw_figures(agg, comp.summary, comp.costs, comp.metric, comp.baseline, comp.paper,
+                                         out, name, curves=not comp.eval_only)
+    content = Content(
+        name=name, index=index, agg=agg, metric=comp.metric, baseline=comp.baseline, alpha=options.alpha,
+        summary=comp.summary, table=comp.table, paper=comp.paper, figures=figures,
+        problems=fig_problems + ([comp.metric_problem] if comp.metric_problem else []),
+        command=command, commit=_git_commit(), runs_dir=runs_dir, grid_path=grid_path, started=t0, options=options,
+        others=[(m, t) for m, _, t in comp.others], eval_only=comp.eval_only)
+    blocks = insert_mechanisms(report_blocks(content), agg, comp.baseline, out, runs_dir / name)
+    write_text(out / "report.md", render_markdown(blocks))
+    write_text(out / "report.html", render_html(blocks, name))
+    remove_stale(p for p in out.glob("table_*.*") if p.name not in tables)  # other metrics of an earlier report
 
 
 def _read_index(name: str, runs_dir: Path, grid_path: str | Path | None) -> dict[str, Any]:
@@ -89,7 +100,7 @@ def _read_index(name: str, runs_dir: Path, grid_path: str | Path | None) -> dict
     index = load_index(name, runs_dir)
     if grid_path is not None and (not index.get("description") or "paper" not in index):
         try:
-            from ablations.grid import load_grid
+            from ablations.planning.grid import load_grid
 
             g = load_grid(str(grid_path))
             index.setdefault("paper", g.paper)
@@ -164,47 +175,44 @@ def _file_stem(metric: str) -> str:
     return "table_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", metric.replace("@", "_at_"))
 
 
-def _write_data_files(out: Path, agg: Aggregate, comp: _Computed, name: str, options: StatOptions) -> None:
-    """runs.csv, curves.csv, summary.csv (every final metric) and each table as CSV, Markdown and LaTeX."""
-    agg.runs.to_csv(out / "runs.csv", index=False)
-    agg.curves.to_csv(out / "curves.csv", index=False)
+def _write_data_files(out: Path, agg: Aggregate, comp: _Computed, name: str, options: StatOptions) -> set[str]:
+    """runs.csv, curves.csv, summary.csv (every final metric) and each table as CSV, Markdown and LaTeX;
+    returns the tables' file names."""
+    write_text(out / "runs.csv", agg.runs.to_csv(index=False))
+    write_text(out / "curves.csv", agg.curves.to_csv(index=False))
     all_metrics = [m for m in METRICS if m in agg.runs.columns and m not in ("best_epoch", "epochs")]
     all_metrics += [c for c in agg.runs.columns if "@" in c]
     done = {comp.metric: comp.summary, **{m: s for m, s, _ in comp.others}}
     all_metrics = list(dict.fromkeys([comp.metric, *done, *all_metrics]))
-    pd.concat([(done[m] if m in done else summarize(agg.runs, m, comp.baseline, agg.variants, **options.kwargs())
-                ).reset_index() for m in all_metrics]).to_csv(out / "summary.csv", index=False)
-    for old in out.glob("table_*.*"):  # no stale tables of metrics an earlier report had
-        old.unlink()
+    summary = pd.concat([(done[m] if m in done else summarize(agg.runs, m, comp.baseline, agg.variants,
+                                                               **options.kwargs())).reset_index() for m in all_metrics])
+    write_text(out / "summary.csv", summary.to_csv(index=False))
     label = f"tab:{re.sub(r'[^A-Za-z0-9]+', '-', name)}"
+    names: set[str] = set()
     for metric, table, stem in [(comp.metric, comp.table, "table"),
                                 *[(m, t, _file_stem(m)) for m, _, t in comp.others]]:
-        (out / f"{stem}.csv").write_text(table_csv(table), encoding="utf-8")
-        (out / f"{stem}.md").write_text(table_markdown(table), encoding="utf-8")
         tex_label = label if stem == "table" else f"{label}-{re.sub(r'[^A-Za-z0-9]+', '-', metric)}"
-        (out / f"{stem}.tex").write_text(table_latex(table, _caption(name, metric, comp, options), tex_label),
-                                         encoding="utf-8")
+        for ext, text in (("csv", table_csv(table)), ("md", table_markdown(table)),
+                          ("tex", table_latex(table, _caption(name, metric, comp, options), tex_label))):
+            write_text(out / f"{stem}.{ext}", text)
+            names.add(f"{stem}.{ext}")
+    return names
 
 
 def _caption(name: str, metric: str, comp: _Computed, o: StatOptions) -> str:
+    """What the LaTeX table's columns are (the main table: the details are in table.csv and the report)."""
     method = "BCa bootstrap" if o.interval == "bootstrap" else "t"
     corrected = ("not corrected for multiple comparisons" if o.correction == "none"
                  else f"{NAMES[o.correction]}-adjusted over the table's comparisons, which the verdict uses")
-    return (f"{name}: {metric_label(metric)}, mean ± std over seeds with the 95% confidence interval ({method}); "
-            f"Δ: difference to {comp.baseline} with its 95% CI and the p-value of a paired t-test over seeds "
-            f"(Welch's where the seeds differ), {corrected}; effect size (Hedges' g, or d_z paired), the "
-            f"probability of beating {comp.baseline} on a seed, and the smallest difference detectable with 80% "
-            f"power." + (" Best in bold." if metric == comp.metric else ""))
-
-
-def _write(path: Path, text: str) -> None:
-    """Atomically (a report job and a local report may race), readable by the group like any file."""
-    from vt_core.run_folder import atomic_write_text
-
-    atomic_write_text(path, text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    low, high = bounds(metric)
+    cut = (f" (cut to [{low:g}, {high:g}], the values it can take)" if math.isfinite(high)
+           else f" (cut at {low:g})" if math.isfinite(low) else "")
+    bold = (f" Bold: the best mean, only where the corrected test decides it against {comp.baseline}."
+            if metric == comp.metric else "")
+    return (f"{name}: {metric_label(metric)}, mean ± std over seeds with the 95% confidence interval ({method}) of "
+            f"the mean{cut}; Δ: difference to {comp.baseline} with its 95% CI; p: of a paired t-test over seeds "
+            f"(Welch's where the seeds differ), {corrected}; below {MIN_SEEDS} seeds on either side no test or "
+            f"verdict.{bold}")
 
 
 def _git_commit() -> str:

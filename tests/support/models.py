@@ -52,3 +52,20 @@ def check_trains(model: VisionTransformer, size: int = 32) -> None:
     assert not bad, f"non-finite gradients: {bad}"
     zero = [n for n, p in model.named_parameters() if not p.grad.any() and not zero_grad_expected(model.cfg, n)]
     assert not zero, f"parameters whose gradient is identically zero (unused?): {zero}"
+
+
+# The fast tier (pytest -m "not slow") checks the CPU-sized presets and one published model per family;
+# the other published sizes are the same code at other widths and depths, checked in the full run (CI).
+FAST_PUBLISHED = frozenset({"vit_tiny_patch16_224", "swin_tiny_patch4_window7_224", "pvt_v2_b0", "shunted_t",
+                            "hornet_tiny_7x7"})
+
+
+def tiered(names: list[str], prefix: str = "") -> list[Any]:
+    """``names`` as pytest parameters, those outside the fast tier marked slow."""
+    import pytest
+
+    def fast(name: str) -> bool:
+        preset = name.removeprefix(prefix)
+        return preset.endswith("_cpu") or preset in FAST_PUBLISHED
+
+    return [n if fast(n) else pytest.param(n, marks=pytest.mark.slow) for n in names]

@@ -50,6 +50,6 @@ def results(runs: Path, grid: str) -> dict[tuple[str, int], dict]:
 
 def queue_empty(runs: Path, grid: str) -> bool:
     sys.path.insert(0, str(ROOT))
-    from ablations.slurm import queued_run_ids
+    from ablations.executors.slurm.submit import queued_run_ids
 
     return not queued_run_ids(runs / grid)

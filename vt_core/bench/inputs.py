@@ -22,8 +22,8 @@ def probe_batches(s: Settings) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     (kept on the device, ``data.on_device``), epoch after epoch."""
     from ..config import DataConfig, RunConfig, TrainConfig
     from ..data import load_data
-    from ..distributed import DistEnv
-    from ..train import Batches
+    from ..train.distributed import DistEnv
+    from ..train.run import Batches
 
     data = DataConfig(name="arrangement", train_size=8 * s.batch, val_size=1, on_device=True)
     cfg = RunConfig(data=data, train=TrainConfig(batch_size=s.batch, device=s.device.type))

@@ -57,7 +57,7 @@ def _build_timm(name: str, img_size: int, *, fused_attn: int, device: torch.devi
 
 def check_presets(names: tuple[str, ...], img_size: int, fused_attn: int) -> None:
     """Refuse what cannot be benchmarked before anything is built for real (timm models on meta)."""
-    from ..timm_transfer import timm_config
+    from ..weights.timm import timm_config
 
     for name in names:
         if name not in TIMM_TWINS + SHUNTED:

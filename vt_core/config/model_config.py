@@ -153,27 +153,16 @@ class ModelConfig:
         if r <= 0:
             raise ConfigError(f"model.mlp_ratio: {where} ratio {r} must be positive")
         mixer, ratios = self.mixer[i], self.kv_ratios[i]
-        if kinds.MIXERS[mixer].attention and dim % h:
+        row = kinds.MIXERS[mixer]
+        if row.attention and dim % h:
             raise ConfigError(f"model.heads: {where} dim {dim} is not divisible by {h} heads")
-        if mixer == "window" and self.window_size[i] < 1:
-            raise ConfigError(f"model.window_size: {where} window {self.window_size[i]} must be ≥ 1")
         if any(k < 1 for k in ratios):
             raise ConfigError(f"model.kv_ratios: {where} {list(ratios)} must all be ≥ 1")
-        if mixer == "sr" and len(ratios) != 1:
-            raise ConfigError(f"model.kv_ratios: {where} {list(ratios)}: mixer 'sr' takes one ratio per stage")
-        if mixer == "shunted" and h % len(ratios):
-            raise ConfigError(f"model.kv_ratios: {where} {list(ratios)}: {h} heads do not split into {len(ratios)} "
-                              f"equal groups")
-        if mixer == "gnconv":
-            order = self.gn_order[i]
-            if order < 1 or dim % (2 ** (order - 1)):
-                raise ConfigError(f"model.gn_order: {where} order {order} needs dim {dim} divisible by 2^(order-1)")
-            if self.gn_filters[i] == "gf" and dim % (2 ** order):  # the filter halves gnConv's channels
-                raise ConfigError(f"model.gn_filter: {where} 'gf' splits the depthwise channels of order {order} "
-                                  f"in half: dim {dim} must be divisible by 2^{order}")
-        elif self.gn_filters[i] != "dw7":
+        if not row.gn_filter and self.gn_filters[i] != "dw7":
             raise ConfigError(f"model.gn_filter: {where} {self.gn_filters[i]!r} is a gnConv filter, but the "
                               f"stage's mixer is {mixer!r}")
+        if row.check is not None:  # the mixer's own rules, carried by its kinds row
+            row.check(self, i)
 
     def _validate_tokens(self) -> None:
         """What a class token and the position parts need of the mixers and the FFN."""
@@ -199,7 +188,7 @@ class ModelConfig:
         for i, (h, w) in enumerate(self.stage_grids()):
             if h < 1 or w < 1:
                 raise ConfigError(f"model.img_size: {self.img_size} leaves no tokens at stage {i} ({h}×{w})")
-            if self.mixer[i] in ("sr", "shunted") and max(self.kv_ratios[i]) > min(h, w):
+            if kinds.MIXERS[self.mixer[i]].pooled_kv and max(self.kv_ratios[i]) > min(h, w):
                 raise ConfigError(
                     f"model.kv_ratios: stage {i} {list(self.kv_ratios[i])}: ratio {max(self.kv_ratios[i])} exceeds the "
                     f"{h}×{w} feature map at model.img_size={self.img_size}"
@@ -245,7 +234,7 @@ class ModelConfig:
         for i, (h, w) in enumerate(self.stage_grids(img_size)):
             m = self.window_size[i]
             shift = m // 2 if self.shift else 0
-            if self.mixer[i] == "window" and max(h, w) <= m:
+            if kinds.MIXERS[self.mixer[i]].windowed and max(h, w) <= m:
                 m, shift = max(h, w), 0
             out.append((m, shift))
         return out
@@ -254,7 +243,7 @@ class ModelConfig:
         """Things the plan should tell the user: windows clamped to their feature maps, padding."""
         out = []
         for i, ((h, w), (m, _)) in enumerate(zip(self.stage_grids(), self.stage_windows())):
-            if self.mixer[i] != "window":
+            if not kinds.MIXERS[self.mixer[i]].windowed:
                 continue
             if max(h, w) <= self.window_size[i]:
                 out.append(f"stage {i}: window {self.window_size[i]} clamped to the {h}×{w} feature map "

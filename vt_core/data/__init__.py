@@ -14,84 +14,34 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ..config import DataConfig
 from ..overrides import ConfigError
-from .bundle import ArrayImages, DataBundle, TensorImages
-from .probes import PROBES, Probe, generate
-from .transforms import PROBE_STATS, build_mixup, channel_stats, check_in_chans, data_stats, normalise_tensors
+from .catalog import DATASETS, TIMM_SPECS, check_probe, data_kind, dataset_num_classes, validate_data
 
-DATASETS: dict[str, str] = {
-    "cifar10": "CIFAR-10, torchvision's format: data.root/cifar-10-batches-py/",
-    "cifar100": "CIFAR-100, torchvision's format: data.root/cifar-100-python/",
-    "imagefolder": "data.root/train/<class>/<images>, data.root/val/<class>/<images>",
+if TYPE_CHECKING:
+    from .bundle import DataBundle
+
+_LAZY = {  # torch-bound names, imported on first use (planning needs only the catalog above)
+    "ArrayImages": ".bundle", "DataBundle": ".bundle", "TensorImages": ".bundle",
+    "PROBES": ".probes", "Probe": ".probes", "generate": ".probes",
+    "PROBE_STATS": ".transforms", "build_mixup": ".transforms", "channel_stats": ".transforms",
+    "check_in_chans": ".transforms", "data_stats": ".transforms", "normalise_tensors": ".transforms",
 }
-TIMM_SPECS = "a timm.data.create_dataset spec (torch/<name>, hfds/<name>)"
 
 
-def data_kind(name: str) -> str:
-    """'probe', 'cifar', 'imagefolder' or 'timm'; a ConfigError listing the choices otherwise."""
-    from .timm_datasets import is_timm_spec
-
-    if name in PROBES:
-        return "probe"
-    if name in ("cifar10", "cifar100"):
-        return "cifar"
-    if name == "imagefolder":
-        return "imagefolder"
-    if is_timm_spec(name):
-        return "timm"
-    raise ConfigError(f"data.name: {name!r} is not a probe ({', '.join(PROBES)}), a dataset "
-                      f"({', '.join(DATASETS)}) or {TIMM_SPECS}")
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def dataset_num_classes(data: DataConfig) -> int:
-    """Number of classes without loading images: probes and CIFAR are known (no disk access, so a
-    grid can be planned away from its data), an ImageFolder counts its class folders (checking
-    the layout), a timm spec builds its train split once (cached)."""
-    kind = data_kind(data.name)
-    if kind == "probe":
-        return PROBES[data.name].num_classes
-    if kind == "cifar":
-        from .cifar import SPECS
-
-        return SPECS[data.name].num_classes
-    if kind == "imagefolder":
-        from .imagefolder import scan
-
-        return len(scan(data, samples=False).classes)
-    from .timm_datasets import timm_num_classes
-
-    return timm_num_classes(data)
-
-
-def validate_data(data: DataConfig) -> None:
-    """Every check ``load_data`` makes on names and paths, without reading the images (an
-    ImageFolder is still listed and the first image of each class opened)."""
-    kind = data_kind(data.name)
-    if kind == "probe":
-        _check_probe(data)
-    elif kind == "cifar":
-        from .cifar import cifar_folder
-
-        cifar_folder(data)
-    elif kind == "imagefolder":
-        from .imagefolder import scan
-
-        scan(data)
-    else:
-        from .timm_datasets import _check
-
-        _check(data)
-
-
-def _check_probe(data: DataConfig) -> None:
-    if data.augment:
-        raise ConfigError(f"data.augment: true, but probe {data.name!r} is an exact geometric construction that "
-                          f"crops and flips would relabel; use data.augment=false (mixup/cutmix still apply)")
-
-
-def load_data(data: DataConfig, *, img_size: int, in_chans: int = 3) -> DataBundle:
+def load_data(data: DataConfig, *, img_size: int, in_chans: int = 3) -> "DataBundle":
     """The train and val splits of ``data`` at the model's input size (see ``DataBundle``)."""
+    from .transforms import check_in_chans
+
     if img_size < 1:
         raise ConfigError(f"model.img_size: {img_size} must be at least 1")
     check_in_chans(in_chans)
@@ -114,7 +64,11 @@ def load_data(data: DataConfig, *, img_size: int, in_chans: int = 3) -> DataBund
 def load_probe(data: DataConfig, img_size: int, in_chans: int = 3) -> DataBundle:
     """Generate the probe's train and val sets from ``data.seed`` (independent generators), then
     normalise and resize them once (whole-factor upscaling repeats pixels, keeping the cells)."""
-    _check_probe(data)
+    from .bundle import DataBundle, TensorImages
+    from .probes import PROBES, generate
+    from .transforms import PROBE_STATS, channel_stats, data_stats, normalise_tensors
+
+    check_probe(data)
     probe = PROBES[data.name]
     tx8, ty, tmeta = generate(data.name, data.train_size, seed=data.seed, split="train")
     vx8, vy, vmeta = generate(data.name, data.val_size, seed=data.seed, split="val")
@@ -129,6 +83,6 @@ def load_probe(data: DataConfig, img_size: int, in_chans: int = 3) -> DataBundle
 
 
 __all__ = [
-    "ArrayImages", "DATASETS", "DataBundle", "PROBES", "Probe", "TensorImages", "build_mixup", "data_kind",
-    "dataset_num_classes", "load_data", "load_probe", "validate_data",
+    "ArrayImages", "DATASETS", "DataBundle", "PROBES", "Probe", "TIMM_SPECS", "TensorImages", "build_mixup",
+    "data_kind", "dataset_num_classes", "load_data", "load_probe", "validate_data",
 ]

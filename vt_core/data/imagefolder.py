@@ -11,7 +11,9 @@ images are collected recursively inside a class folder, and its flat ``val/image
 The tree is checked before training: missing ``train/`` or ``val/``, no class folders, a class
 folder without images, images lying loose in ``train/``, val classes different from train
 classes, an annotation naming a missing file, and the first image of every class not opening in
-PIL, are all refused with a one-line ConfigError naming the path.
+PIL, fewer than 2 classes, are all refused with a one-line ConfigError naming the path. An image
+deeper in a class that does not decode (a truncated JPEG, an empty PNG) stops the run when it is
+read, in one line naming the file and ``data.skip_broken`` (exit 2), or is skipped with that set.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from torch.utils.data import Dataset
 from ..config import DataConfig
 from ..overrides import ConfigError
 from .bundle import DataBundle
+from .normalisation import used_stats
 from .paths import one_line, root_dir, visible
-from .transforms import IMAGENET_STATS, channel_stats, data_stats, eval_transform, train_transform
+from .transforms import channel_stats, eval_transform, train_transform
 
 LAYOUT = "an ImageFolder tree: train/<class>/<images>, val/<class>/<images>"
 TINY_ANNOTATIONS = "val_annotations.txt"
@@ -123,6 +126,9 @@ def scan(data: DataConfig, *, samples: bool = True, check: bool = True) -> Folde
     train_dir, val_dir = _split_dir(root, "train"), _split_dir(root, "val")
     exts = image_extensions()
     classes = _class_dirs(train_dir, exts)
+    if len(classes) < 2:  # one class trains to a meaningless 100 %: nothing to tell apart
+        raise ConfigError(f"data.root: {train_dir} has one class folder ({classes[0]}); classification needs at "
+                          f"least 2 (expected {train_dir.name}/<class>/<images> for every class)")
     tiny = (val_dir / TINY_ANNOTATIONS).is_file()
     if not tiny:
         val_classes = _class_dirs(val_dir, exts)
@@ -158,8 +164,16 @@ def _few(names: list[str], k: int = 5) -> str:
     return shown + (f" and {len(names) - k} more" if len(names) > k else "")
 
 
-class UnreadableImage(OSError):
-    """An image file PIL cannot decode (truncated, corrupt) met while training: names the file."""
+class UnreadableImage(ConfigError):
+    """An image file PIL cannot decode (truncated, corrupt) met while training: one line naming the
+    file and ``data.skip_broken`` (a ConfigError: the user fixes the data, no traceback helps)."""
+
+    def __init__(self, message: str) -> None:
+        # A DataLoader worker's error comes back re-raised as UnreadableImage("Caught … Original
+        # Traceback …"): keep only its own line, the last one, without the class name before it.
+        lines = [line for line in message.splitlines() if line.strip()]
+        last = lines[-1] if lines else message
+        super().__init__(last.split(f"{type(self).__name__}: ", 1)[-1])
 
 
 class FolderImages(Dataset):
@@ -200,12 +214,12 @@ class FolderImages(Dataset):
 
 def load_imagefolder(data: DataConfig, img_size: int, in_chans: int) -> DataBundle:
     layout = scan(data)
-    stats = data_stats(data, IMAGENET_STATS)
+    stats = used_stats(data)  # the model's data config's, once resolved (vt_core.data.normalisation)
     mean, std = channel_stats(stats, in_chans)
     return DataBundle(
         train=FolderImages(layout.train, train_transform(data, img_size, stats, in_chans),
                            skip_broken=data.skip_broken),
-        val=FolderImages(layout.val, eval_transform(img_size, stats, in_chans, data.interpolation),
+        val=FolderImages(layout.val, eval_transform(img_size, stats, in_chans, data.interpolation, data.crop_pct),
                          skip_broken=data.skip_broken),
         num_classes=len(layout.classes), tensors=None, mean=mean, std=std, classes=layout.classes, name=data.name,
         info={"root": str(layout.root)},

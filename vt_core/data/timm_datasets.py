@@ -20,25 +20,13 @@ from torch.utils.data import Dataset
 from ..config import DataConfig
 from ..overrides import ConfigError
 from .bundle import DataBundle
+from .catalog import TIMM_ITERABLE_PREFIXES as ITERABLE_PREFIXES
+from .catalog import TIMM_MAP_PREFIXES as MAP_PREFIXES
+from .normalisation import used_stats
 from .paths import one_line
-from .transforms import (
-    CIFAR10_STATS,
-    CIFAR100_STATS,
-    IMAGENET_STATS,
-    channel_stats,
-    data_stats,
-    eval_transform,
-    train_transform,
-)
+from .transforms import channel_stats, eval_transform, train_transform
 
-MAP_PREFIXES = ("torch", "hfds")
-ITERABLE_PREFIXES = ("hfids", "tfds", "wds")
 SPLITS = ("train", "validation")
-
-
-def is_timm_spec(name: str) -> bool:
-    prefix, sep, rest = name.partition("/")
-    return bool(sep and rest) and prefix.lower() in MAP_PREFIXES + ITERABLE_PREFIXES
 
 
 def _check(data: DataConfig) -> str:
@@ -97,17 +85,12 @@ def timm_num_classes(data: DataConfig) -> int:
     return _cached_num_classes(data.name, data.root)
 
 
-def _stats(name: str):
-    short = name.partition("/")[2].lower()
-    return {"cifar10": CIFAR10_STATS, "cifar100": CIFAR100_STATS}.get(short, IMAGENET_STATS) \
-        if name.lower().startswith("torch/") else IMAGENET_STATS
-
-
 def load_timm(data: DataConfig, img_size: int, in_chans: int) -> DataBundle:
     root = _check(data)
-    stats = data_stats(data, _stats(data.name))
+    stats = used_stats(data)  # CIFAR's, else the model's data config's (vt_core.data.normalisation)
     train = _create(data, root, "train", train_transform(data, img_size, stats, in_chans), in_chans)
-    val = _create(data, root, "validation", eval_transform(img_size, stats, in_chans, data.interpolation), in_chans)
+    val_tf = eval_transform(img_size, stats, in_chans, data.interpolation, data.crop_pct)
+    val = _create(data, root, "validation", val_tf, in_chans)
     for split, ds in (("train", train), ("validation", val)):
         if not hasattr(ds, "__getitem__") or not hasattr(ds, "__len__"):
             raise ConfigError(f"data.name: {data.name!r} gives an iterable {split} split; runs need map-style datasets")

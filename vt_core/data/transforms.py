@@ -63,15 +63,19 @@ def data_stats(data: DataConfig, default: Stats) -> Stats:
     return (mean * 3, std * 3) if len(mean) == 1 else (mean, std)
 
 
-def eval_transform(img_size: int, stats: Stats, in_chans: int = 3, interpolation: str = "bicubic") -> T.Compose:
-    """Resize the shorter side to ``img_size``, centre crop, to tensor, normalise."""
+def eval_transform(img_size: int, stats: Stats, in_chans: int = 3, interpolation: str = "bicubic",
+                   crop_pct: float = 1.0) -> T.Compose:
+    """Resize the shorter side to ``img_size / crop_pct``, centre crop ``img_size``, to tensor, normalise
+    (timm's evaluation transform; ``crop_pct`` 0 means 1)."""
     mean, std = channel_stats(stats, in_chans)
-    tf = create_transform(img_size, is_training=False, crop_pct=1.0, interpolation=interpolation, mean=mean, std=std)
+    tf = create_transform(img_size, is_training=False, crop_pct=crop_pct or 1.0, interpolation=interpolation,
+                          mean=mean, std=std)
     return T.Compose([ToMode("L" if in_chans == 1 else "RGB"), *tf.transforms])
 
 
 def train_transform(data: DataConfig, img_size: int, stats: Stats, in_chans: int = 3) -> T.Compose:
-    """timm's training recipe when ``data.augment``, else the evaluation transform."""
+    """timm's training recipe when ``data.augment``, else resize + centre crop without a crop margin
+    (what timm's ``train.py --no-aug`` does)."""
     if not data.augment:
         return eval_transform(img_size, stats, in_chans, data.interpolation)
     mean, std = channel_stats(stats, in_chans)

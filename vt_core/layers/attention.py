@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .mixer import TokenMixer
+from .mixer import TokenMixer, grid_positions
 
 if TYPE_CHECKING:
     from ..kinds import BlockSpec
@@ -22,6 +22,7 @@ def attend(
     *,
     appearance: bool = True,
     dropout_p: float = 0.0,
+    probe: Callable[[torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
     """Fused scaled dot-product attention; q (…, N, d), k/v (…, Nk, d), bias broadcast to (…, N, Nk).
 
@@ -29,9 +30,16 @@ def attend(
     ranks run its unfused math path, so callers fold extra leading dims into the batch.
 
     ``appearance=False`` zeroes q, so the logits are the bias alone (Swin's "rel. pos. w/o app.").
+    ``probe`` (``TokenMixer.probe_for``, analysis only): the probabilities are formed explicitly
+    (SDPA's own math, no dropout) and handed to it before they weight v.
     """
     if not appearance:
         q = torch.zeros_like(q)
+    if probe is not None:
+        logits = (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5
+        probs = (logits if bias is None else logits + bias).softmax(dim=-1)
+        probe(probs)
+        return probs @ v
     if bias is not None and bias.dim() < q.dim():
         # the fused kernels take a mask only with q's rank (a 3-D bias would send SDPA to its math path)
         bias = bias.view((1,) * (q.dim() - bias.dim()) + bias.shape)
@@ -76,9 +84,17 @@ class Attention(TokenMixer):
             if prefix:
                 bias = F.pad(bias, (prefix, 0, prefix, 0))
             bias = bias.to(q.dtype)
-        x = attend(q, k, v, bias, appearance=self.appearance, dropout_p=self.attn_drop if self.training else 0.0)
+        probe = self.probe_for(feat_size, lambda: _with_prefix(grid_positions(*feat_size, device=x.device), N))
+        x = attend(q, k, v, bias, appearance=self.appearance, dropout_p=self.attn_drop if self.training else 0.0,
+                   probe=probe)
         return self.proj(x.transpose(1, 2).reshape(B, N, C))
 
     def set_feat_size(self, feat_size: tuple[int, int], window: tuple[int, int] | None = None) -> None:
         if self.rel_pos is not None:  # the table spans the whole token grid
             self.rel_pos.set_feat_size(feat_size)
+
+
+def _with_prefix(pos: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grid positions (HW, 2) preceded by NaN rows for the n − HW prefix tokens, as (q_pos, k_pos)."""
+    pos = torch.cat([pos.new_full((n - pos.shape[0], 2), float("nan")), pos])[None]
+    return pos, pos

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
+from timm.layers import register_notrace_module
 from torch import nn
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class Mlp(nn.Module):
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
+@register_notrace_module  # a leaf for timm's fx tracer (shape-dependent control flow)
 class ConvMlp(nn.Module):
     """fc1 → depthwise 3×3 on the token grid → GELU → fc2.
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from timm.layers import LayerNorm2d, trunc_normal_
+from timm.layers import LayerNorm2d, register_notrace_module, trunc_normal_
 from torch import nn
 
 
@@ -24,6 +24,7 @@ def resize_filter(weight: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return out.permute(1, 2, 3, 0)
 
 
+@register_notrace_module  # a leaf for timm's fx tracer (shape-dependent control flow)
 class GlobalFilter(nn.Module):
     """x → irfft2(rfft2(x) ⊙ K) per channel, both transforms orthonormal; K is a learnable complex
     filter of the map's rfft2 spectrum size, stored as (C, h, w, 2) real numbers.

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
+from timm.layers import register_notrace_module
 from torch import nn
 
 from .patch_embed import OverlapPatchEmbed
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from ..config import ModelConfig
 
 
+@register_notrace_module  # a leaf for timm's fx tracer (shape-dependent control flow)
 class PatchMerging(nn.Module):
     """Swin: concatenate each 2×2 neighbourhood (4C) → LayerNorm → Linear to ``out_dim``; odd maps padded."""
 
@@ -36,6 +38,7 @@ class PatchMerging(nn.Module):
         return self.reduction(self.norm(x))
 
 
+@register_notrace_module  # a leaf for timm's fx tracer (shape-dependent control flow)
 class ConvDownsample(OverlapPatchEmbed):
     """PVT-v2 / Shunted: 3×3 stride-2 conv + LayerNorm."""
 

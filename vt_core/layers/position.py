@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from timm.layers import trunc_normal_
+from timm.layers import register_notrace_module, trunc_normal_
 from torch import nn
 
 
@@ -30,6 +30,7 @@ def resize_bias_table(table: torch.Tensor, old: tuple[int, int], new: tuple[int,
     return dst.to(table.dtype).reshape(heads, -1).T.contiguous()
 
 
+@register_notrace_module  # a leaf for timm's fx tracer (shape-dependent control flow)
 class RelativePositionBias(nn.Module):
     """A learned bias per head and relative offset, added to the attention logits (Swin eq. 4)."""
 
@@ -71,6 +72,7 @@ def resample_abs_pos(pos: torch.Tensor, old: tuple[int, int], new: tuple[int, in
     return torch.cat([prefix, grid.permute(0, 2, 3, 1).reshape(1, new[0] * new[1], c)], dim=1)
 
 
+@register_notrace_module  # a leaf for timm's fx tracer (shape-dependent control flow)
 class AbsolutePositionEmbedding(nn.Module):
     """Learned absolute embedding added to the tokens (ViT), resampled when the grid changes."""
 

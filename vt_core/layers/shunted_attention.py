@@ -10,7 +10,7 @@ from torch import nn
 
 from .aggregation import TokenAggregation
 from .attention import attend
-from .mixer import TokenMixer
+from .mixer import TokenMixer, pooled_positions
 
 if TYPE_CHECKING:
     from ..kinds import BlockSpec
@@ -77,9 +77,13 @@ class ShuntedAttention(TokenMixer):
             qg = q[:, i * heads:(i + 1) * heads]
             le = group.local_conv(v.transpose(1, 2).reshape(B, grid[0], grid[1], -1).permute(0, 3, 1, 2))
             le = le.flatten(2).view(B, heads, -1, le.shape[2] * le.shape[3]).transpose(-1, -2)  # B, h_g, Nk, d
+            ratio = 1 if group.aggregate is None else group.aggregate.sr.stride[0]
+            probe = self.probe_for(feat_size, lambda g=grid, r=ratio: pooled_positions(feat_size, g, r, x.device),
+                                   first_head=i * heads)
+            drop = self.attn_drop if self.training else 0.0
             if self.single:  # LE on the output: attention(V) + LE(V), both on the full grid
-                out = attend(qg, k, v, dropout_p=self.attn_drop if self.training else 0.0) + le
+                out = attend(qg, k, v, dropout_p=drop, probe=probe) + le
             else:  # LE on V before attention
-                out = attend(qg, k, v + le, dropout_p=self.attn_drop if self.training else 0.0)
+                out = attend(qg, k, v + le, dropout_p=drop, probe=probe)
             outs.append(out.transpose(1, 2).reshape(B, N, -1))
         return self.proj(torch.cat(outs, dim=-1))

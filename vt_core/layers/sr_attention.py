@@ -9,7 +9,7 @@ from torch import nn
 
 from .aggregation import TokenAggregation
 from .attention import attend
-from .mixer import TokenMixer
+from .mixer import TokenMixer, pooled_positions
 
 if TYPE_CHECKING:
     from ..kinds import BlockSpec
@@ -40,7 +40,9 @@ class SpatialReductionAttention(TokenMixer):
     def forward(self, x: torch.Tensor, feat_size: tuple[int, int]) -> torch.Tensor:
         B, N, C = x.shape
         q = self.q(x).view(B, N, self.num_heads, -1).transpose(1, 2)  # B, h, N, d
-        kv_in = x if self.reduce is None else self.reduce(x, feat_size)[0]  # B, N/r², C
+        kv_in, grid = (x, feat_size) if self.reduce is None else self.reduce(x, feat_size)  # B, N/r², C
         k, v = self.kv(kv_in).view(B, -1, 2, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4).unbind(0)
-        x = attend(q, k, v, dropout_p=self.attn_drop if self.training else 0.0)
+        ratio = 1 if self.reduce is None else self.reduce.sr.stride[0]
+        probe = self.probe_for(feat_size, lambda: pooled_positions(feat_size, grid, ratio, x.device))
+        x = attend(q, k, v, dropout_p=self.attn_drop if self.training else 0.0, probe=probe)
         return self.proj(x.transpose(1, 2).reshape(B, N, C))

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import attend
-from .mixer import TokenMixer
+from .mixer import TokenMixer, grid_positions
 from .windows import permute_rows, shifted_window_index, window_attention_mask, window_partition, window_reverse
 
 if TYPE_CHECKING:
@@ -81,7 +81,9 @@ class WindowAttention(TokenMixer):
             bias = bias.expand(B, *bias.shape).reshape(B * nW, bias.shape[1], L, L)
         if bias is not None:
             bias = bias.to(q.dtype)
-        out = attend(q, k, v, bias, appearance=self.appearance, dropout_p=self.attn_drop if self.training else 0.0)
+        probe = self.probe_for(feat_size, lambda: self._window_positions(feat_size, index, x.device))
+        out = attend(q, k, v, bias, appearance=self.appearance, dropout_p=self.attn_drop if self.training else 0.0,
+                     probe=probe)
         out = self.proj(out.transpose(1, 2).reshape(B * nW, L, C))
         if s:  # un-partition and roll back by +s: the inverse gather
             x = permute_rows(out.view(B, Hp * Wp, C), inverse, index).view(B, Hp, Wp, C)
@@ -90,6 +92,21 @@ class WindowAttention(TokenMixer):
         if pad_h or pad_w:
             x = x[:, :H, :W]
         return x.reshape(B, N, C)
+
+    def _window_positions(self, feat_size: tuple[int, int], index: torch.Tensor | None,
+                          device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each window token's place on the map (nW, m², 2), in the order ``forward`` partitions
+        (rolled for a shift); NaN for padding. Queries and keys are the same tokens."""
+        m = self.window_size
+        H, W = feat_size
+        hp, wp = -(-H // m) * m, -(-W // m) * m
+        pos = grid_positions(hp, wp, device=device).view(hp, wp, 2)
+        pos[H:], pos[:, W:] = float("nan"), float("nan")
+        if index is not None:
+            pos = pos.view(hp * wp, 2)[index].view(-1, m * m, 2)
+        else:
+            pos = window_partition(pos.view(1, hp, wp, 2), m)
+        return pos, pos
 
     def _layout(self, feat_size: tuple[int, int], device: torch.device) -> tuple[torch.Tensor | None, ...]:
         """(mask, window index, its inverse) for a map size: the built size's buffers, or, for another

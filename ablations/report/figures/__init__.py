@@ -12,6 +12,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..load import Aggregate
+from ..output import ReportWriteError, remove_stale
 from .bars import bars_figure
 from .cost import cost_figure, has_costs
 from .curves import curves_figure
@@ -46,10 +47,8 @@ def draw_figures(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, met
         jobs.append(("cost", lambda: cost_figure(agg, summary, costs, metric, baseline, pal)))
     if has_resolutions(agg):
         jobs.append(("resolution", lambda: resolution_figure(agg, variants, metric, baseline, pal)))
-    for stem in FIGURES:  # no stale figures from an earlier report
-        if stem not in [j[0] for j in jobs]:
-            for ext in ("png", "pdf"):
-                (out / f"{stem}.{ext}").unlink(missing_ok=True)
+    remove_stale(out / f"{stem}.{ext}" for stem in FIGURES if stem not in [j[0] for j in jobs]
+                 for ext in ("png", "pdf"))  # no stale figures from an earlier report
     figures: list[tuple[str, Path]] = []
     problems: list[str] = []
     with matplotlib.rc_context(rc()), warnings.catch_warnings():
@@ -57,6 +56,8 @@ def draw_figures(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, met
         for stem, draw in jobs:
             try:
                 figures.append((stem, save(draw(), out, stem)[0]))
+            except ReportWriteError:  # the disk, not the figure: the report cannot be written
+                raise
             except Exception as e:
                 problems.append(f"figure {stem} could not be drawn: {type(e).__name__}: {e}")
                 print(f"report {name}: figure {stem} failed: {type(e).__name__}: {e}", file=sys.stderr)

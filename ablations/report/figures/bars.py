@@ -1,5 +1,6 @@
 """The bar chart: the metric per variant, bars at the mean, whiskers the 95 % t-interval, each seed
-a white point, the baseline's mean dashed and the paper's numbers as red diamonds."""
+a white point, the baseline's mean dashed, the paper's numbers as red diamonds and, on a probe,
+the chance level dotted."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from ..keys import STATUSES, is_percent, metric_label
 from ..load import Aggregate
-from .style import new_figure, tick_labels
+from .style import chance_level, chance_line, new_figure, tick_labels
 
 
 def bars_figure(agg: Aggregate, summary: pd.DataFrame, metric: str, baseline: str, paper: dict[str, float],
@@ -23,9 +24,11 @@ def bars_figure(agg: Aggregate, summary: pd.DataFrame, metric: str, baseline: st
     done = runs[(runs["status"] == "done") & runs[metric].notna()] if metric in runs.columns else runs.iloc[0:0]
     fig = new_figure(max(3.4, 0.52 * len(variants) + 1.2), 2.7)
     ax = fig.add_subplot()
-    bottom, top, span, vmax = _value_range(summary, done, metric, paper)
+    chance = chance_level(agg, metric)
+    bottom, top, span, vmax = _value_range(summary, done, metric, {**paper, "": chance} if chance else paper)
     has_ci = _draw_bars(ax, summary, done, metric, pal, bottom)
     handles = _references(ax, summary, baseline, paper, has_ci)
+    handles += [h for h in (chance_line(ax, chance),) if h is not None]
     if is_percent(metric):  # an interval past 100 % stays as computed, cut at the axis
         top = min(top, 100.0)
     top = _seed_counts(ax, summary, paper, bottom, top, span, vmax, is_percent(metric))
@@ -48,8 +51,8 @@ def _value_range(summary: pd.DataFrame, done: pd.DataFrame, metric: str, paper: 
     means = summary["mean"].to_numpy(float)
     vals = [means[np.isfinite(means)], summary["ci_low"].dropna().to_numpy(float),
             summary["ci_high"].dropna().to_numpy(float), done[metric].to_numpy(float) if len(done) else np.array([])]
-    if paper:
-        vals.append(np.array([paper[v] for v in summary.index if v in paper], float))
+    if paper:  # the paper's numbers (and the chance level, under the key "")
+        vals.append(np.array([paper[v] for v in [*summary.index, ""] if v in paper], float))
     allv = np.concatenate([v for v in vals if len(v)]) if any(len(v) for v in vals) else np.array([0.0, 1.0])
     vmin, vmax = float(np.nanmin(allv)), float(np.nanmax(allv))
     span = max(vmax - vmin, 1e-3 * max(abs(vmax), 1.0), 1e-9)

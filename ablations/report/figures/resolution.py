@@ -7,7 +7,7 @@ from typing import Any
 
 from ..keys import metric_label
 from ..load import Aggregate, preset_value
-from .style import cap_percent, line_data, merged_variants, new_figure
+from .style import cap_percent, chance_level, chance_line, line_data, merged_variants, new_figure
 
 
 def has_resolutions(agg: Aggregate) -> bool:
@@ -36,9 +36,13 @@ def resolution_figure(agg: Aggregate, variants: list[str], metric: str, baseline
     ax.set_xticks(sorted(long["size"].unique()))
     ax.set_xlabel("Evaluation resolution (px)")
     ax.set_ylabel(metric_label(base_metric))
+    chance = chance_line(ax, chance_level(agg, base_metric))
     cap_percent(ax, base_metric)
     ax.grid(True, axis="both", color="0.92", lw=0.5)
-    ax.legend(title=None, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    handles, labels = ax.get_legend_handles_labels()
+    if chance is not None:
+        handles, labels = [*handles, chance], [*labels, chance.get_label()]
+    ax.legend(handles, labels, title=None, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     sns.despine(ax=ax)
     return fig
 

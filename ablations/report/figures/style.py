@@ -4,12 +4,13 @@ variants that are the same configuration into one line."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..keys import is_percent
+from ..keys import bounds, is_percent
 
 
 def rc() -> dict[str, Any]:
@@ -51,20 +52,56 @@ def new_figure(width: float, height: float) -> Any:
 
 
 def save(fig: Any, out: Path, stem: str) -> list[Path]:
+    """The figure as PNG and PDF, each file written whole (``output.save_figure``)."""
+    from ..output import save_figure
+
     paths = []
     for ext, kw in (("png", {"dpi": 200}), ("pdf", {})):
         p = out / f"{stem}.{ext}"
-        fig.savefig(p, **kw)
+        save_figure(fig, p, **kw)
         paths.append(p)
     return paths
 
 
 def cap_percent(ax: Any, metric: str) -> None:
-    """A percentage's y axis stops at 0 and 100. Bands and intervals computed past them (a
-    t-interval is symmetric, a ±1 std band too) stay as computed and are cut at the axis."""
-    if is_percent(metric):
+    """The y axis stops where the metric's values do: 0 and 100 for a percentage, 0 for a loss. A
+    ±1 std band computed past them (it is symmetric) is cut at the axis."""
+    low, high = bounds(metric)
+    if is_percent(metric) or "loss" in metric.lower():
         lo, hi = ax.get_ylim()
-        ax.set_ylim(max(lo, 0.0), min(hi, 100.0))
+        ax.set_ylim(max(lo, low), min(hi, high))
+
+
+def chance_level(agg: Any, metric: str) -> float | None:
+    """The accuracy (%) a model at chance has on the grid's probe (``vt_core.data.probes``: exactly
+    1 / num_classes for top-1, k / num_classes for top-k), where every reported run uses one probe;
+    None for a dataset (no theorem says what chance is there) or a metric that is not an accuracy."""
+    m = re.fullmatch(r"(?:val_|best_)?top(\d+)(?:_ema)?(?:@\d+)?", metric)
+    if not m:
+        return None
+    from ..load import preset_value
+
+    name = agg.setting.get("data.name")
+    if name is None and "data.name" not in agg.axes:
+        name = preset_value(agg.setting.get("preset"), "data.name")
+    from vt_core.data.probes import PROBES  # torch: only to know a probe's classes
+
+    probe = PROBES.get(str(name)) if name is not None else None
+    if probe is None:
+        return None
+    level = 100.0 * min(int(m.group(1)), probe.num_classes) / probe.num_classes
+    return level if level < 100.0 else None
+
+
+def chance_line(ax: Any, level: float | None, *, vertical: bool = False) -> Any:
+    """A dotted line at the chance level, labelled; the handle for a legend (None without one)."""
+    if level is None:
+        return None
+    from matplotlib.lines import Line2D
+
+    if ax is not None:  # None: only the legend's handle
+        (ax.axvline if vertical else ax.axhline)(level, color="#b22222", ls=(0, (1, 1.5)), lw=0.9, zorder=1)
+    return Line2D([], [], color="#b22222", ls=(0, (1, 1.5)), lw=0.9, label=f"chance ({level:g} %)")
 
 
 def tick_labels(ax: Any, names: list[str]) -> None:

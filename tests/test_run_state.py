@@ -1,0 +1,37 @@
+"""A run folder's state is one of RunState's members, read from its files; a result.json whose
+status is not one a trainer writes is 'corrupt', never trusted as finished."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vt_core.run_folder import CHECKPOINT, ERROR, RESULT, RunState, run_state
+
+
+@pytest.mark.parametrize("content, state", [
+    ({"status": "done", "top1": 50.0}, RunState.DONE),
+    ({"status": "diverged"}, RunState.DIVERGED),
+    ({"top1": 50.0}, RunState.DONE),  # result.json before the status field: a finished run
+    ({"status": "xyz"}, RunState.CORRUPT),
+    ({"status": 5}, RunState.CORRUPT),
+    ([1, 2], RunState.CORRUPT),
+    ("done", RunState.CORRUPT),
+])
+def test_state_from_result(tmp_path, content, state):
+    (tmp_path / RESULT).write_text(json.dumps(content))
+    assert run_state(tmp_path) is state
+
+
+def test_state_from_other_files(tmp_path):
+    assert run_state(tmp_path) is RunState.PENDING
+    (tmp_path / CHECKPOINT).write_bytes(b"x")
+    assert run_state(tmp_path) is RunState.INTERRUPTED
+    (tmp_path / ERROR).write_text("boom\n")
+    assert run_state(tmp_path) is RunState.FAILED
+
+
+def test_states_are_their_words():
+    assert RunState.DONE == "done" and json.dumps(RunState.FAILED) == '"failed"'
+    assert {s for s in RunState if s.ended} == {RunState.DONE, RunState.DIVERGED, RunState.FAILED}
