@@ -487,7 +487,7 @@ def show_plan(plan: Plan, written: bool = False) -> int:
         print("sbatch parameters:")
         for k, v in executor_parameters(cluster, len(todo)).items():
             print(f"  {k} = {v}")
-    print("dry run: nothing submitted, " + ("only the measured throughputs cached in --runs-dir" if written
+    print("dry run: nothing submitted, " + ("only measured throughputs and model sizes cached in --runs-dir" if written
                                             else "nothing written"))
     return 0
 
