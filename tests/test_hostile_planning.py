@@ -367,3 +367,26 @@ def test_jobs_that_would_be_ignored_are_refused(tmp_path: Path, capsys: pytest.C
     args = [CLUSTER if a == "CLUSTER" else a for a in args]
     code, out, err = run_main(capsys, "--grid", str(write_grid(tmp_path)), "--runs-dir", str(runs), *args)
     assert code == 2 and needle in one_error(err) and not out and not runs.exists()
+
+
+# ------------------------------------------------------------------ the hostile pass: a grid module's own bugs
+@pytest.mark.parametrize("old,new,needle", [
+    ('    add(name="abs"', '    1 / 0\n    add(name="abs"', "sweep() failed: ZeroDivisionError"),
+    ('add(name="abs", ', 'add("abs", ', "sweep() failed: TypeError"),
+    ('BASE = {"preset": "vit_cpu", "model.pool": "mean", "model.depths": 1}', "BASE = 5", "BASE = 5"),
+    ('METRIC = "top1"', "METRIC = 5", "METRIC = 5"),
+    ('METRIC = "top1"', 'METRIC = "top1"\nPAPER = {"abs": float("nan")}', "PAPER"),
+    ('METRIC = "top1"', 'METRIC = "top1"\nPAPER = "x"', "PAPER"),
+    ('"train.warmup_epochs": 0}}', '"train.warmup_epochs": 0}, "big": 5}', "PROFILES['big'] = 5"),
+    ("def sweep(add):", "sweep = 5\n\n\ndef _sweep(add):", "sweep = 5"),
+])
+def test_a_grid_modules_bug_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture, old: str, new: str,
+                                        needle: str) -> None:
+    """What would reach grid.json (a METRIC of 5, a PAPER NaN) or traceback (a sweep that raises) is
+    refused at loading, naming the grid and the constant."""
+    grid = write_grid(tmp_path)
+    assert old in grid.read_text()
+    grid.write_text(grid.read_text().replace(old, new, 1))
+    code, out, err = run_main(capsys, "--grid", str(grid), "--dry-run", "--runs-dir", str(tmp_path / "runs"))
+    line = one_error(err)
+    assert code == 2 and "grid tiny" in line and needle in line and not out
