@@ -390,3 +390,16 @@ def test_a_grid_modules_bug_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     code, out, err = run_main(capsys, "--grid", str(grid), "--dry-run", "--runs-dir", str(tmp_path / "runs"))
     line = one_error(err)
     assert code == 2 and "grid tiny" in line and needle in line and not out
+
+
+@pytest.mark.parametrize("mode", [["--status"], ["--dry-run"]])
+def test_a_result_json_that_is_not_text_is_no_traceback(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                        mode: list[str]) -> None:
+    runs, grid = tmp_path / "runs", str(write_grid(tmp_path))
+    common = ["--grid", grid, "--executor", "local", "--runs-dir", str(runs)]
+    ids = planned_ids(capsys, *common)
+    (runs / "tiny" / ids[0]).mkdir(parents=True)
+    (runs / "tiny" / ids[0] / "result.json").write_bytes(b"\xff\xfe\x00garbage")
+    code, out, err = run_main(capsys, *common, *mode)
+    row = next(line.split() for line in out.splitlines() if ids[0] in line)
+    assert code == 0 and "pending" in row, (out, err)  # as if it had none: read as no result
