@@ -292,13 +292,14 @@ MALFORMED = [
      "runs[1].estimate"),
     ({"runs": {"a": 1}}, "runs: "),
     ([1, 2], "is not a JSON object"),
+    (b"\xff\xfe\x00{", "cannot be read as JSON"),
 ]
 
 
 def write_index_file(runs: Path, data) -> Path:
     path = runs / "tiny" / "grid.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data))
+    path.write_bytes(data if isinstance(data, bytes) else json.dumps(data).encode())
     return path
 
 
