@@ -359,8 +359,10 @@ def test_the_readmes_second_command_shows_the_plan_then_refuses(tmp_path: Path, 
 @pytest.mark.parametrize("args,needle", [
     (["--jobs", "-1", "--executor", "local"], "--jobs: -1 is negative"),
     (["--jobs", "2", "--executor", "slurm", "--cluster", "CLUSTER", "--dry-run"], "array_parallelism"),
+    (["--held", "skip", "--executor", "slurm", "--cluster", "CLUSTER", "--dry-run"], "--held: acts on this machine"),
+    (["--calibrate", "--executor", "slurm", "--cluster", "CLUSTER", "--dry-run"], "--calibrate: acts on this"),
 ])
-def test_jobs_that_would_be_ignored_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture, args: list[str],
+def test_local_flags_that_would_be_ignored_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture, args: list[str],
                                                 needle: str) -> None:
     from tests.support.slurm import CLUSTER
 
