@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs-dir", default=str(DEFAULT_RUNS), help="where run folders live (default: runs)")
     p.add_argument("--jobs", type=int, default=0, help="local: runs at once (default: as the cores or GPUs allow)")
     p.add_argument("--reports-dir", default="reports", help="where reports go: <dir>/<grid>/ (default: reports)")
-    p.add_argument("--held", default="wait", choices=("wait", "skip"),
+    p.add_argument("--held", choices=("wait", "skip"),
                    help="local: runs another process is training: wait for them to end (default) or skip them (exit 3)")
     p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     p.add_argument("--analyze", action=argparse.BooleanOptionalAction, default=None,
@@ -255,7 +255,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     sizes = SizeCache(runs_dir)  # models counted (so built) before need no build now
     built = {} if args.status else check_buildable(runs, lambda cfg: sizes.get(model_key(cfg, "")) is not None)
     executor, cluster, limits = choose_executor(args)
-    check_jobs(args.jobs, executor)
+    check_local_flags(args, executor)
     gdir = grid_dir(runs_dir, grid)
     check_index_file(gdir)
     queued: set[str] = set()
@@ -269,15 +269,20 @@ def make_plan(args: argparse.Namespace) -> Plan:
                 limits=limits, sizes=sizes, analyze=analysis_step.enabled(args.profile, args.analyze))
 
 
-def check_jobs(jobs: int, executor: str) -> None:
-    """--jobs is the local executor's runs at once: a negative number, or any number for Slurm
-    (whose cluster profile's array_parallelism says it), would be ignored, so it is refused."""
-    if jobs < 0:
-        raise LaunchError(f"--jobs: {jobs} is negative; give the runs to train at once here (0, the default: as "
-                          "the cores or GPUs allow)")
-    if jobs and executor == "slurm":
-        raise LaunchError("--jobs: runs at once on this machine, not used with --executor slurm; set "
-                          "array_parallelism in the cluster profile instead")
+def check_local_flags(args: argparse.Namespace, executor: str) -> None:
+    """--jobs, --held and --calibrate act on this machine: a negative --jobs, or any of them with
+    --executor slurm (whose runs train elsewhere), would be ignored, so it is refused."""
+    if args.jobs < 0:
+        raise LaunchError(f"--jobs: {args.jobs} is negative; give the runs to train at once here (0, the default: "
+                          "as the cores or GPUs allow)")
+    if executor == "slurm":
+        instead = {"--jobs": (args.jobs, "set array_parallelism in the cluster profile"),
+                   "--held": (args.held, "it says what the local executor does with a run another process trains"),
+                   "--calibrate": (args.calibrate, "Slurm estimates come from finished runs or the GMACs table")}
+        for flag, (value, why) in instead.items():
+            if value:
+                raise LaunchError(f"{flag}: acts on this machine, not used with --executor slurm; {why}")
+    args.held = args.held or "wait"  # the default, once it is known that it was not given for Slurm
 
 
 def check_index_file(gdir: Path) -> None:
@@ -487,7 +492,7 @@ def show_plan(plan: Plan, written: bool = False) -> int:
         print("sbatch parameters:")
         for k, v in executor_parameters(cluster, len(todo)).items():
             print(f"  {k} = {v}")
-    print("dry run: nothing submitted, " + ("only the measured throughputs cached in --runs-dir" if written
+    print("dry run: nothing submitted, " + ("only measured throughputs and model sizes cached in --runs-dir" if written
                                             else "nothing written"))
     return 0
 

@@ -192,7 +192,7 @@ def load_config(path: str | Path) -> RunConfig:
 def read_result(run_dir: Path) -> dict[str, Any] | None:
     try:
         return json.loads((run_dir / RESULT).read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # not JSON, or not even UTF-8 (UnicodeDecodeError): as unreadable as none
         return None
 
 

@@ -311,7 +311,7 @@ def _holder(folder: Path) -> str:
     """`` (pid N)`` from the lock file (RunLock writes its pid there), or nothing."""
     try:
         pid = (folder / LOCK).read_text().strip()
-    except OSError:
+    except (OSError, ValueError):  # unreadable, or not text: no pid to name
         return ""
     return f" (pid {pid})" if pid.isdigit() else ""
 

@@ -189,13 +189,14 @@ class CostModel:
         return None
 
     def save(self) -> None:
-        """Write the calibration cache when something new was measured (the runs folder exists then)."""
-        self.sizes.save()
+        """Write the calibration cache when something new was measured (the runs folder exists then),
+        then the model sizes: a disk that refuses the first write leaves neither."""
         if self.new_calibrations:
             from vt_core.run_folder import atomic_write_text
 
             self.cache_path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.cache_path, json.dumps(self.cache, indent=1, sort_keys=True) + "\n")
+        self.sizes.save()
 
 
 def _count(cfg: RunConfig, model: Any) -> dict[str, float]:

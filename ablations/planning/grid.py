@@ -38,6 +38,7 @@ from ablations.planning.grid_rules import (
     COUNT_UP_TO,
     MAX_VARIANTS,
     GridError,
+    check_module_fields,
     check_run_count,
     grid_seeds,
     parse_seeds,
@@ -162,6 +163,7 @@ def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
         variants.append(Variant(name, dict(overrides)))
 
     module_name = name
+    check_module_fields(module, name)
     init_seeds, data_seeds = grid_seeds(module.SEEDS, name)
     profiles = {k: dict(v) for k, v in module.PROFILES.items()}
     if not profiles:
@@ -169,13 +171,7 @@ def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
     profile = profile or ("cpu" if "cpu" in profiles else next(iter(profiles)))
     if profile not in profiles:
         raise GridError(f"grid {name}: unknown profile {profile!r}; profiles: {', '.join(profiles)}")
-    sweep: Callable[..., None] = module.sweep
-    import inspect
-
-    if len(inspect.signature(sweep).parameters) >= 2:
-        sweep(add, profile)
-    else:
-        sweep(add)
+    _call_sweep(module.sweep, add, profile, name)
     if added[0] > MAX_VARIANTS:
         raise too_many_variants(name, added[0])
     if not variants:
@@ -192,6 +188,20 @@ def load_grid(name_or_path: str, profile: str | None = None) -> Grid:
     if "preset" not in grid.base:
         raise GridError(f"grid {name}: BASE needs a 'preset'")
     return grid
+
+
+def _call_sweep(sweep: Callable[..., None], add: Callable[..., None], profile: str, name: str) -> None:
+    """``sweep(add[, profile])``; a bug in it (or add called wrongly) is one line naming the grid."""
+    import inspect
+
+    try:
+        two = len(inspect.signature(sweep).parameters) >= 2
+        sweep(add, profile) if two else sweep(add)
+    except GridError:
+        raise
+    except Exception as e:
+        raise GridError(f"grid {name}: sweep() failed: {type(e).__name__}: {e} (variants are added as "
+                        "add(name='...', **{'dotted.key': value}))") from None
 
 
 def _apply(cfg: RunConfig, overrides: dict[str, Any], where: str) -> RunConfig:

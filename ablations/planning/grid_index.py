@@ -67,13 +67,13 @@ def read_index(path: Path) -> GridIndex:
     """The checked index at ``path``; GridIndexError for a file that cannot be read or is malformed
     (FileNotFoundError passes through: whether no index is an error is the caller's to say)."""
     try:
-        text = path.read_text()
+        text = path.read_bytes()
     except FileNotFoundError:
         raise
     except OSError as e:
         raise GridIndexError(f"{path}: cannot be read ({e.strerror or e})") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text)  # bytes: UTF-8 (or -16/-32) detected; anything else is a ValueError too
     except ValueError as e:
         raise GridIndexError(f"{path}: cannot be read as JSON ({str(e).splitlines()[0]}); {_FIX}") from None
     return check_index(data, path)

@@ -4,6 +4,7 @@ variants and runs, refused with the count before anything is expanded)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from vt_core.overrides import ConfigError
@@ -91,3 +92,33 @@ def check_run_count(grid_name: str, n_variants: int, n_inits: int, n_datas: int 
         raise GridError(f"grid {grid_name}: {n_variants:,} variants × {seeds} = {total:,} runs, more than the "
                         f"{MAX_RUNS:,} a launch plans (ablations.planning.grid_rules.MAX_RUNS, docs/grids.md); select "
                         "fewer with --only or --seeds, or split the grid")
+
+
+def check_module_fields(module: Any, name: str) -> None:
+    """The grid module's constants have the types the launcher and grid.json need (SEEDS: grid_seeds):
+    a wrong one is one line naming the grid and the constant, before anything is expanded or written
+    (a METRIC of 5 or a PAPER number NaN would otherwise reach grid.json and stop every later command)."""
+    def need(ok: bool, key: str, what: str) -> None:
+        if not ok:
+            value = repr(getattr(module, key, None))
+            raise GridError(f"grid {name}: {key} = {value[:60]} must be {what}")
+
+    need(isinstance(module.DESCRIPTION, str), "DESCRIPTION", "a string")
+    need(_keyed(module.BASE), "BASE", "a dict of dotted key → value (with a 'preset')")
+    need(isinstance(module.BASELINE, str), "BASELINE", "the name of a variant")
+    need(isinstance(module.METRIC, str) and bool(module.METRIC), "METRIC", "a result.json key, e.g. 'top1'")
+    profiles = module.PROFILES
+    need(isinstance(profiles, dict) and all(isinstance(k, str) for k in profiles), "PROFILES",
+         "a dict of profile name → dict of dotted key → value")
+    for key, value in profiles.items():
+        if not _keyed(value):
+            raise GridError(f"grid {name}: PROFILES[{key!r}] = {repr(value)[:60]} must be a dict of dotted key → value")
+    paper = getattr(module, "PAPER", {})
+    need(isinstance(paper, dict) and all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+                                         and math.isfinite(v) for k, v in paper.items()),
+         "PAPER", "a dict of variant name → finite number")
+    need(callable(module.sweep), "sweep", "a function sweep(add) or sweep(add, profile)")
+
+
+def _keyed(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) for k in value)
