@@ -24,6 +24,12 @@ def test_state_from_result(tmp_path, content, state):
     assert run_state(tmp_path) is state
 
 
+@pytest.mark.parametrize("raw", [b'{"status": "do', b"\xff\xfe\x00", b""])
+def test_an_unreadable_result_is_corrupt_not_pending(tmp_path, raw):
+    (tmp_path / RESULT).write_bytes(raw)  # a pending run would be trained over, losing what is there
+    assert run_state(tmp_path) is RunState.CORRUPT
+
+
 def test_state_from_other_files(tmp_path):
     assert run_state(tmp_path) is RunState.PENDING
     (tmp_path / CHECKPOINT).write_bytes(b"x")

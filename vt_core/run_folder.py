@@ -262,6 +262,8 @@ def run_state(run_dir: Path) -> RunState:
     if result is not None:
         status = result.get("status", "done") if isinstance(result, dict) else None
         return RunState(status) if status in RESULT_STATES else RunState.CORRUPT
+    if (run_dir / RESULT).exists():  # there, but not JSON (truncated, binary): never trained over
+        return RunState.CORRUPT
     if (run_dir / LOCK).exists() and is_locked(run_dir):
         return RunState.RUNNING
     if (run_dir / ERROR).exists():
