@@ -32,6 +32,7 @@ HOW: list[tuple[str, str]] = [
     (r"^python ablations/launch.py --grid relpos_vs_abs$", "dry-run"),  # trained end to end by test_local
     (r"--grid swin_table4 --profile imagenet --dry-run --budget 500$", "exit 2"),
     (r"ruff check \. && pytest", "ci"),
+    (r"^pytest -q -m \"not slow\"$", "flags"),  # the fast tier: a subset of what CI runs
     (r"--grid swin_(finetune|eval) --profile \w+ --set data\.root=\S+$", "dry-run"),
     (r"--executor slurm --cluster", "flags"),  # tests/test_slurm.py launches on the test cluster
     (r"--grid NAME\|PATH", "flags"),
