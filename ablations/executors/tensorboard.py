@@ -52,10 +52,14 @@ def link_name(entry: dict[str, Any]) -> str:
 
 
 def _data_seed(entry: dict[str, Any]) -> Any:
+    """The entry's data seed; an older grid.json's ``overrides["data.seed"]`` only where it is a
+    whole number (grid.json's reader checks ``data_seed``, not what ``overrides`` holds: anything
+    else there names nothing, rather than a path)."""
     data = entry.get("data_seed")
     overrides = entry.get("overrides")
     if data is None and isinstance(overrides, dict):
-        data = overrides.get("data.seed")
+        old = overrides.get("data.seed")
+        data = old if isinstance(old, int) and not isinstance(old, bool) else None
     return data
 
 
@@ -66,8 +70,8 @@ def _entry_problem(entry: Any) -> str | None:
     variant, run_id = entry.get("variant"), entry.get("run_id")
     if not isinstance(variant, str) or not _VARIANT.fullmatch(variant) or ".." in variant:
         return f".variant {variant!r} is not a variant name (letters, digits, _ . + - =, no '..')"
-    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
-        return f".run_id {run_id!r} is not a run id (12 hex digits)"
+    if not isinstance(run_id, str) or not _VARIANT.fullmatch(run_id) or ".." in run_id:  # the reader's rule
+        return f".run_id {run_id!r} is not a run folder's name (letters, digits, _ . + - =, no '..')"
     for key, value in (("seed", entry.get("seed")), ("data_seed", _data_seed(entry))):
         if (value is not None or key == "seed") and (isinstance(value, bool) or not isinstance(value, int)):
             return f".{key} {value!r} is not a whole number"
@@ -107,12 +111,15 @@ def wanted_links(entries: list[dict[str, Any]]) -> dict[str, str]:
 def link_tensorboard(gdir: Path) -> int:
     """Give every run of ``gdir/grid.json`` its readable TensorBoard folder (or, for a run whose
     events are in its own ``tb/``, a link under that name); returns how many names there are. No
-    grid.json: nothing is written, 0. A malformed one, or an entry that could name a place outside
-    ``tensorboard/``: ConfigError, nothing written."""
-    from ablations.planning.grid_index import read_index_if_any
+    grid.json, or a malformed one (grid.json's reader refuses it at planning, naming the field):
+    nothing is written, 0. An entry that could name a place outside ``tensorboard/``: ConfigError."""
+    from ablations.planning.grid_index import GridIndexError, read_index_if_any
 
     gdir = Path(os.path.abspath(gdir))
-    index = read_index_if_any(gdir)  # every name checked (GridIndexError); check_entries checks the paths again
+    try:  # every name checked by grid.json's one reader; check_entries checks the paths again
+        index = read_index_if_any(gdir)
+    except GridIndexError:
+        return 0
     if index is None:
         return 0
     entries = check_entries(index.path, index.data.get("runs", []))
