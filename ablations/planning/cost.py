@@ -1,12 +1,15 @@
 """A run's cost before it runs: device-hours on the chosen executor, and where the figure comes from.
 
-device-hours = epochs × training images / (images per second per device) / 3600, the throughput
-taken from the first source that has it (``source`` in the plan and in grid.json's ``estimate``):
+device-hours = epochs × (training images / training images per second + validation images /
+evaluation images per second) / 3600 per device, the figures taken from the first source that has
+them (``source`` in the plan and in grid.json's ``estimate``):
 
-1. ``runs``: a finished run of this grid with the same model config and batch size (its
-   result.json's ``train_img_per_s``, the median over its epochs, divided by its ``world_size``);
-2. ``calibration``: a few timed training steps of the model at its batch size on random tensors
-   on this machine (no data needed), cached in ``<runs>/.calibration.json`` by model-config hash
+1. ``runs``: a finished run of this grid with the same model config and batch size: the images it
+   trained over its wall time per device (so its data, evaluation and checkpoints are counted);
+   an older result.json without a wall time gives its ``train_img_per_s`` / ``world_size``;
+2. ``calibration``: timed training steps and forward passes of the model at its batch size on
+   random tensors on this machine, side by side in as many processes as runs will train at once
+   (``ablations.planning.calibrate``), cached in ``<runs>/.calibration.json`` by model-config hash
    and never recomputed;
 3. ``gmacs table``: 6 × MACs per image (forward 2 FLOPs a MAC, backward twice the forward)
    against the device's effective TFLOP/s in ``DEVICE_TFLOPS``.
@@ -40,9 +43,8 @@ DEVICE_TFLOPS: dict[str, float] = {
 TRAIN_FLOPS_PER_MAC = 6
 # Training images of the named datasets (the sizes their papers and loaders give)
 KNOWN_TRAIN_SIZES = {"imagenet": 1_281_167, "cifar10": 50_000, "cifar100": 50_000}
+KNOWN_VAL_SIZES = {"imagenet": 50_000, "cifar10": 10_000, "cifar100": 10_000}
 CALIBRATION_FILE = ".calibration.json"
-CALIBRATION_STEPS = 5  # timed steps at least, after two untimed warm-up steps ...
-CALIBRATION_MIN_S = 0.5  # ... and until this long (at most 50 steps): the median step is robust to a busy moment
 CALIBRATE_MAX_S = 5.0  # calibrate on a launch only where the table expects the steps to take at most this
 
 
@@ -56,6 +58,7 @@ class Target:
     devices: int
     here: bool
     threads: int = 0
+    side_by_side: int = 1  # runs the local executor trains at once here (calibrated together)
 
     def label(self) -> str:
         return f"{self.devices} × {self.device}" if self.devices > 1 else self.device
@@ -87,7 +90,8 @@ def target_of(executor: str, cluster: Any, jobs: int = 0) -> Target:
             return Target(_table_name(torch.cuda.get_device_name(0)), 1, here=True)
     from ablations.executors.local import slots
 
-    return Target("cpu", 1, here=True, threads=slots(jobs)[1])  # the threads the local executor gives a run
+    at_once, threads = slots(jobs)
+    return Target("cpu", 1, here=True, threads=threads, side_by_side=len(at_once))  # as the local executor runs them
 
 
 def _table_name(text: str) -> str:
@@ -106,6 +110,17 @@ def train_images(cfg: RunConfig) -> int:
     if "imagenet" in label and not any(t in label for t in ("21k", "22k")):
         return KNOWN_TRAIN_SIZES["imagenet"]
     return data.train_size
+
+
+def val_images(cfg: RunConfig) -> int:
+    """Images a run evaluates every epoch (``data.val_subset`` where set)."""
+    data = cfg.data
+    name = data.name.lower()
+    known = KNOWN_VAL_SIZES.get(name)
+    if known is None and "imagenet" in f"{name} {os.path.basename(data.root.rstrip('/')).lower()}":
+        known = KNOWN_VAL_SIZES["imagenet"]
+    size = known if known is not None else data.val_size
+    return min(size, data.val_subset) if data.val_subset else size
 
 
 def model_key(cfg: RunConfig, device: str) -> str:
@@ -139,11 +154,17 @@ class CostModel:
         return self.measured[key]
 
     def add_finished(self, cfg: RunConfig, result: dict[str, Any], path: Path | None = None) -> None:
-        """A done run's throughput per device, if its result.json's figures can be right (a positive
-        finite ``train_img_per_s``, a whole ``world_size`` of at least 1, or none: one process)."""
-        if result.get("status") != "done" or "train_img_per_s" not in result:
+        """A done run's cost per trained image: its wall time (everything a run spends: data, training,
+        evaluation, checkpoints) per device, or its training throughput where an older result has no
+        wall time. Figures that cannot be right (not positive and finite, a ``world_size`` that is no
+        whole number ≥ 1) are warned about and not used."""
+        if result.get("status") != "done" or not ("wall_time_s" in result or "train_img_per_s" in result):
             return
-        speed, world = result.get("train_img_per_s"), result.get("world_size", 1)
+        wall, speed, world = result.get("wall_time_s"), result.get("train_img_per_s"), result.get("world_size", 1)
+        images = cfg.train.epochs * train_images(cfg)
+        if _positive_number(wall) and images and _whole(world) and world >= 1:
+            self.finished.setdefault(model_key(cfg, self.target.device), images / (float(wall) * float(world)))
+            return
         if not _positive_number(speed) or not (_whole(world) and world >= 1):
             self.warnings.append(f"{path or 'result.json'}: train_img_per_s {speed!r} / world_size {world!r} is not "
                                  "a positive throughput per device; not used for estimates")
@@ -151,28 +172,61 @@ class CostModel:
         self.finished.setdefault(model_key(cfg, self.target.device), float(speed) / float(world))
 
     def estimate(self, cfg: RunConfig) -> Estimate:
+        """Training images over the training throughput, plus every epoch's evaluation over the
+        evaluation throughput where it was calibrated (a finished run's figure holds both)."""
         images = cfg.train.epochs * train_images(cfg)
-        speed, source = self._speed(cfg)
-        return Estimate(images / speed / 3600.0, source, images)
+        (speed, eval_speed), source = self._speed(cfg)
+        seconds = images / speed + (cfg.train.epochs * val_images(cfg) / eval_speed if eval_speed else 0.0)
+        return Estimate(seconds / 3600.0, source, images)
 
-    def _speed(self, cfg: RunConfig) -> tuple[float, str]:
+    def prepare(self, cfgs: list[RunConfig]) -> None:
+        """Calibrate, together, every distinct model the estimates will need calibrated: side by
+        side in as many processes as runs will train at once here (``calibrate.side_by_side``)."""
+        todo: dict[str, RunConfig] = {}
+        for cfg in cfgs:
+            key = self._calibration_key(cfg)
+            if (model_key(cfg, self.target.device) not in self.finished and self._cached(key) is None
+                    and self._should_calibrate(cfg)):
+                todo.setdefault(key, cfg)
+        if not todo:
+            return
+        from ablations.planning.calibrate import side_by_side
+
+        figures = side_by_side(list(todo.values()), self.target.threads, self.target.side_by_side)
+        for (key, cfg), (speed, eval_speed) in zip(todo.items(), figures):
+            self.cache[key] = {"img_per_s": speed, "eval_img_per_s": eval_speed, "device": self.target.device,
+                               "side_by_side": self.target.side_by_side, "batch_size": cfg.train.batch_size,
+                               "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            self.new_calibrations += 1
+
+    def _calibration_key(self, cfg: RunConfig) -> str:
+        if self.target.threads:  # a CPU run's speed depends on the threads it gets beside the others
+            return model_key(cfg, f"{self.target.device}/{self.target.threads} threads")
+        return model_key(cfg, self.target.device)
+
+    def _table_speed(self, cfg: RunConfig) -> float:
+        return DEVICE_TFLOPS[self.target.device] * 1e12 / (TRAIN_FLOPS_PER_MAC * max(self.costs(cfg)["macs"], 1.0))
+
+    def _should_calibrate(self, cfg: RunConfig) -> bool:
+        from ablations.planning.calibrate import MIN_S, STEPS
+
+        step_s = max(cfg.train.batch_size / self._table_speed(cfg) * (STEPS + 2), MIN_S)  # the steps' duration
+        return self.target.here and self.calibrate and (self.force or step_s <= CALIBRATE_MAX_S)
+
+    def _speed(self, cfg: RunConfig) -> tuple[tuple[float, float | None], str]:
+        """(training, evaluation) images per second and their source; the evaluation figure None where
+        the source has none separately (a finished run's figure includes it; the table has none)."""
         key = model_key(cfg, self.target.device)
         if key in self.finished:
-            return self.finished[key], "runs"
-        if self.target.threads:  # a CPU run's speed depends on the threads it gets beside the others
-            key = model_key(cfg, f"{self.target.device}/{self.target.threads} threads")
+            return (self.finished[key], None), "runs"
+        key = self._calibration_key(cfg)
+        if self._cached(key) is None and self._should_calibrate(cfg):
+            self.prepare([cfg])
         cached = self._cached(key)
         if cached is not None:
-            return cached, "calibration"
-        table = DEVICE_TFLOPS[self.target.device] * 1e12 / (TRAIN_FLOPS_PER_MAC * max(self.costs(cfg)["macs"], 1.0))
-        step_s = max(cfg.train.batch_size / table * (CALIBRATION_STEPS + 2), CALIBRATION_MIN_S)  # its duration
-        if self.target.here and self.calibrate and (self.force or step_s <= CALIBRATE_MAX_S):
-            speed = calibrate(cfg, self.target.threads)
-            self.cache[key] = {"img_per_s": speed, "device": self.target.device,
-                               "batch_size": cfg.train.batch_size, "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
-            self.new_calibrations += 1
-            return speed, "calibration"
-        return table, "gmacs table"
+            eval_speed = self.cache[key].get("eval_img_per_s")
+            return (cached, float(eval_speed) if _positive_number(eval_speed) else None), "calibration"
+        return (self._table_speed(cfg), None), "gmacs table"
 
     def _cached(self, key: str) -> float | None:
         """The cache's img/s for ``key`` if it is a positive finite number; an entry that is not is
@@ -210,54 +264,6 @@ def _count(cfg: RunConfig, model: Any) -> dict[str, float]:
             pass
     m = measure(cfg.model)
     return {"params": float(m["params"]), "macs": float(m["macs"])}
-
-
-def calibrate(cfg: RunConfig, threads: int = 0) -> float:
-    """Training images per second of the model at its batch size: AdamW steps on random tensors
-    (forward, cross-entropy, backward, step) on this machine's device, from the median timed step
-    (a few steps of a small model take milliseconds, so one busy moment would skew a mean), with
-    ``threads`` CPU threads where given (what the local executor gives each run)."""
-    import torch
-
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        return _timed_steps(cfg)
-    finally:
-        torch.set_num_threads(before)
-
-
-def _timed_steps(cfg: RunConfig) -> float:
-    import statistics
-
-    import torch
-
-    from vt_core.model import VisionTransformer
-
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    m = cfg.model
-    model = VisionTransformer(m).to(device).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    x = torch.randn(cfg.train.batch_size, m.in_chans, m.img_size, m.img_size, device=device)
-    y = torch.randint(0, max(m.num_classes, 1), (cfg.train.batch_size,), device=device)
-    times: list[float] = []
-    for step in range(2 + 50):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        out = model(x)  # num_classes 0: features, trained on their square (the same backward cost)
-        loss = torch.nn.functional.cross_entropy(out, y) if m.num_classes else out.float().square().mean()
-        loss.backward()
-        opt.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        if step >= 2:
-            times.append(time.perf_counter() - t0)
-        if len(times) >= CALIBRATION_STEPS and sum(times) >= CALIBRATION_MIN_S:
-            break
-    return cfg.train.batch_size / max(statistics.median(times), 1e-9)
 
 
 def _positive_number(value: Any) -> bool:

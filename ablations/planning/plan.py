@@ -58,6 +58,7 @@ def estimate_costs(plan: Plan, *, calibrate: bool, force: bool, jobs: int = 0) -
                 continue
             if isinstance(result, dict):
                 model.add_finished(r.cfg, result, path)
+    model.prepare([r.cfg for r in plan.runs])  # what needs calibrating, measured together (side by side)
     for r in plan.runs:
         if r.run_id not in plan.estimates:
             plan.estimates[r.run_id] = model.estimate(r.cfg)
