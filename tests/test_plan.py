@@ -42,11 +42,30 @@ def test_calibration_is_cached_per_distinct_model(tmp_path: Path, capsys: pytest
                             "--executor", "local")
     assert code == 0 and out.count("calibration") == 5
     cache = runs / ".calibration.json"
-    assert len(json.loads(cache.read_text())) == 2  # abs and none: two models, two seeds each
+    entries = json.loads(cache.read_text())
+    assert len(entries) == 2  # abs and none: two models, two seeds each
+    from ablations.executors.local import slots
+
+    at_once = len(slots(0)[0])  # calibrated side by side, as the local executor will train them
+    assert all(e["side_by_side"] == at_once and e["eval_img_per_s"] > e["img_per_s"] > 0 for e in entries.values())
     assert sorted(p.name for p in runs.iterdir()) == [".calibration.json", ".model_sizes.json"]
     before = cache.stat().st_mtime_ns
     code, out, _ = run_main(capsys, "--grid", grid, "--dry-run", "--runs-dir", str(runs), "--executor", "local")
     assert code == 0 and out.count("calibration") == 5 and cache.stat().st_mtime_ns == before  # never recomputed
+
+
+def test_estimate_adds_the_evaluation_and_uses_a_finished_runs_wall_time(tmp_path: Path) -> None:
+    from ablations.planning.cost import CostModel, Target
+    from vt_core.config import RunConfig
+
+    cfg = RunConfig().replace({"train.epochs": 2, "data.train_size": 1000, "data.val_size": 500})
+    model = CostModel(Target("cpu", 1, here=True, threads=1), tmp_path, calibrate=False)
+    key = model._calibration_key(cfg)
+    model.cache[key] = {"img_per_s": 100.0, "eval_img_per_s": 250.0}
+    assert model.estimate(cfg).device_hours * 3600 == pytest.approx(2 * 1000 / 100 + 2 * 500 / 250)
+    model.add_finished(cfg, {"status": "done", "wall_time_s": 50.0, "train_img_per_s": 400.0, "world_size": 1})
+    est = model.estimate(cfg)  # everything the finished run spent: 2,000 images in 50 s
+    assert est.source == "runs" and est.device_hours * 3600 == pytest.approx(50.0)
 
 
 def test_budget_refuses_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
