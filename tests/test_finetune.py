@@ -14,7 +14,7 @@ import timm
 import torch
 
 import vt_core
-from tests.support.training import cli, final_metrics, tiny_sets
+from tests.support.training import cli, tiny_sets
 from vt_core.overrides import ConfigError
 from vt_core.train import build_config, train
 from vt_core.train.batches import Batches
@@ -121,11 +121,10 @@ def test_weights_that_do_not_fit_are_refused_before_anything_is_written(tmp_path
 
 
 @pytest.mark.slow
-def test_a_fine_tune_run_resumes_after_sigkill_to_the_same_metrics(tmp_path: Path, swin_weights: Path) -> None:
+def test_a_resumed_fine_tune_does_not_load_its_weights_again(tmp_path: Path, swin_weights: Path) -> None:
+    """What resuming means for a fine-tune: the checkpoint, not the initial weights, is what it
+    continues from (that any resume reaches the uninterrupted metrics is test_train's proof)."""
     args = ["--preset", "swin_cpu", "--set", *_sets(swin_weights, "train.epochs=3", "train.layer_decay=0.8")]
-    ref = cli(tmp_path / "ref", *args)
-    assert ref.wait(timeout=300) == 0, ref.stderr.read()
-    reference = json.loads((tmp_path / "ref" / "result.json").read_text())
     out = tmp_path / "killed"
     proc = cli(out, *args)
     deadline = time.time() + 120
@@ -139,6 +138,7 @@ def test_a_fine_tune_run_resumes_after_sigkill_to_the_same_metrics(tmp_path: Pat
     transfer = (out / "transfer.json").read_text()
     resumed = cli(out, *args)
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
-    assert "resumed from checkpoint.pt" in resumed.stdout.read()
-    assert final_metrics(json.loads((out / "result.json").read_text())) == final_metrics(reference)
+    log = resumed.stdout.read()
+    assert "resumed from checkpoint.pt" in log and "weights from" not in log  # no second transfer
+    assert json.loads((out / "result.json").read_text())["status"] == "done"
     assert (out / "transfer.json").read_text() == transfer  # the weights came once, at the first start

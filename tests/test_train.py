@@ -145,14 +145,24 @@ def test_other_config_in_same_folder_is_refused(tmp_path: Path) -> None:
         train(tiny_cfg("model.pos=none", "model.pool=mean"), out, progress=False)
 
 
+RESUME_ARGS = ["--preset", "vit_cpu", "--set", *tiny_sets("train.epochs=4")]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The reference run every stopped-and-resumed run must match, trained once for all signals."""
+    out = tmp_path_factory.mktemp("reference") / "ref"
+    ref = cli(out, *RESUME_ARGS)
+    assert ref.wait(timeout=300) == 0, ref.stderr.read()
+    return json.loads((out / "result.json").read_text())
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGUSR2"])
-def test_killed_run_resumes_to_identical_metrics(tmp_path: Path, how: str) -> None:
-    args = ["--preset", "vit_cpu", "--set", *tiny_sets("train.epochs=4")]
-    ref = cli(tmp_path / "ref", *args)
-    assert ref.wait(timeout=300) == 0, ref.stderr.read()
-    reference = json.loads((tmp_path / "ref" / "result.json").read_text())
-
+def test_killed_run_resumes_to_identical_metrics(tmp_path: Path, how: str, uninterrupted: dict) -> None:
+    """The one proof, for the trainer itself, that a run stopped any way resumes to the metrics of an
+    uninterrupted run (the executors' tests prove their own paths: test_local, test_slurm)."""
+    args, reference = RESUME_ARGS, uninterrupted
     out = tmp_path / "killed"
     proc = cli(out, *args)
     # stop it mid-training: after the first epoch's checkpoint, inside a later epoch
