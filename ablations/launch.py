@@ -37,7 +37,7 @@ from ablations.planning.plan import Plan, budget_error, check_budget, cost_row, 
 from vt_core import exit_codes  # noqa: E402
 from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
 from vt_core.overrides import ConfigError  # noqa: E402
-from vt_core.run_folder import atomic_write_text, config_yaml, last_line, run_state  # noqa: E402
+from vt_core.run_folder import RunState, atomic_write_text, config_yaml, last_line, run_state  # noqa: E402
 
 DEFAULT_RUNS = Path("runs")
 
@@ -81,17 +81,17 @@ def check_writable(path: Path) -> None:
                 pass
 
 
-def states(runs: list[PlannedRun], gdir: Path, queued: set[str]) -> dict[str, str]:
+def states(runs: list[PlannedRun], gdir: Path, queued: set[str]) -> dict[str, RunState]:
     out = {}
     for r in runs:
         state = run_state(gdir / r.run_id)
-        if state in ("pending", "interrupted", "failed") and r.run_id in queued:
-            state = "queued"
+        if state in (RunState.PENDING, RunState.INTERRUPTED, RunState.FAILED) and r.run_id in queued:
+            state = RunState.QUEUED
         out[r.run_id] = state
     return out
 
 
-def to_launch(runs: list[PlannedRun], state: dict[str, str], retry_failed: bool) -> list[PlannedRun]:
+def to_launch(runs: list[PlannedRun], state: dict[str, RunState], retry_failed: bool) -> list[PlannedRun]:
     """Each distinct run id once, if it is not done, not running or queued, and not failed (unless retried)."""
     todo, seen = [], set()
     for r in runs:
@@ -99,7 +99,7 @@ def to_launch(runs: list[PlannedRun], state: dict[str, str], retry_failed: bool)
             continue
         seen.add(r.run_id)
         s = state[r.run_id]
-        if s in ("pending", "interrupted") or (s == "failed" and retry_failed):
+        if s in (RunState.PENDING, RunState.INTERRUPTED) or (s is RunState.FAILED and retry_failed):
             todo.append(r)
     return todo
 
@@ -319,7 +319,7 @@ def launch(plan: Plan, args: argparse.Namespace) -> int:
     check_budget(plan, args.budget)
     save_calibrations(cost, plan.runs_dir, runs_existed)
     runs, todo, gdir = plan.runs, plan.todo, plan.gdir
-    skipped_failed = [r for r in runs if plan.state[r.run_id] == "failed" and not args.retry_failed]
+    skipped_failed = [r for r in runs if plan.state[r.run_id] is RunState.FAILED and not args.retry_failed]
     fresh = not gdir.exists()
     index_before = (gdir / "grid.json").read_text() if (gdir / "grid.json").is_file() else None
     configs = record_plan(plan, fresh, index_before)

@@ -41,3 +41,13 @@ def test_state_from_other_files(tmp_path):
 def test_states_are_their_words():
     assert RunState.DONE == "done" and json.dumps(RunState.FAILED) == '"failed"'
     assert {s for s in RunState if s.ended} == {RunState.DONE, RunState.DIVERGED, RunState.FAILED}
+
+
+@pytest.mark.parametrize("status", ["xyz", 5, None])
+def test_the_report_reads_a_result_as_the_launcher_does(tmp_path, status):
+    """An unknown status was averaged as 'done' by the report while the launcher said 'corrupt'."""
+    from ablations.report.readers import read_run
+
+    (tmp_path / RESULT).write_text(json.dumps({"status": status, "top1": 50.0}))
+    state, result, problem = read_run(str(tmp_path))
+    assert state == run_state(tmp_path) == RunState.CORRUPT and result is None and "status" in problem

@@ -32,11 +32,11 @@ from ablations.executors.tensorboard import link_tensorboard
 from ablations.planning.grid import PlannedRun
 from vt_core import exit_codes
 from vt_core.overrides import ConfigError
-from vt_core.run_folder import LOCK, atomic_write_text, config_yaml, is_locked, read_result, run_state
+from vt_core.run_folder import LOCK, RunState, atomic_write_text, config_yaml, is_locked, read_result, run_state
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 HELD = ("wait", "skip")
-ENDED = ("done", "diverged", "failed")  # run_state's states of a run that will not train again by itself
+ENDED = tuple(s for s in RunState if s.ended)  # the states of a run that will not train again by itself
 POLL_S = 0.2
 
 
@@ -62,7 +62,7 @@ def held_runs(runs: Sequence[PlannedRun], state: dict[str, str]) -> list[Planned
     ``run_local(..., holding=...)`` waits for or skips."""
     out, seen = [], set()
     for r in runs:
-        if state.get(r.run_id) == "running" and r.run_id not in seen:
+        if state.get(r.run_id) == RunState.RUNNING and r.run_id not in seen:
             seen.add(r.run_id)
             out.append(r)
     return out

@@ -10,6 +10,7 @@ from typing import Any
 
 ALPHA = 0.05
 CONFIDENCE = 0.95
+# the run states a report counts, in its order (vt_core.run_folder.RunState's words; queued is the launcher's)
 STATUSES = ("done", "diverged", "failed", "running", "interrupted", "pending", "corrupt")
 # final metrics of result.json (those present become columns, in this order; other numeric keys follow)
 METRICS = ("top1", "top5", "loss", "train_loss", "best_top1", "best_top5", "best_epoch", "top1_ema", "epochs")

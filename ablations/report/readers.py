@@ -11,9 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vt_core.run_folder import last_line  # noqa: F401  (re-exported: load.py reads error.txt with it)
+from vt_core.run_folder import (
+    RESULT_STATES,
+    last_line,  # noqa: F401  (re-exported: load.py reads error.txt with it)
+)
 
-from .keys import COSTS, CURVE_KEYS, METRICS, STATUSES, bounds, is_percent
+from .keys import COSTS, CURVE_KEYS, METRICS, bounds, is_percent
 
 RunRead = tuple[str, dict[str, Any] | None, str | None]  # (state, result or None, problem or None)
 CurveId = tuple[str, Any, str, str, int]  # (variant, seed, run id, state, number of epoch rows)
@@ -37,11 +40,13 @@ def read_run(run_dir: str) -> RunRead:
             raise ValueError("not an object")
     except ValueError:
         return "corrupt", None, f"{path}: not valid JSON (truncated or corrupt); skipped"
-    status = str(result.get("status", "done"))
+    status = result.get("status", "done")
+    if status not in RESULT_STATES:  # as run_state reads it: a status no trainer writes is not a result
+        return "corrupt", None, f"{path}: status {str(status)[:40]!r} is not one a trainer writes; skipped as corrupt"
     bad = out_of_range(result, finished=status == "done")
     if bad:  # a number no run can produce: the file is corrupt (or crafted), not a measurement to average
         return "corrupt", None, f"{path}: {bad}; skipped as corrupt"
-    return (status if status in STATUSES else "done"), result, None
+    return str(status), result, None
 
 
 def out_of_range(result: dict[str, Any], *, finished: bool = False) -> str | None:
