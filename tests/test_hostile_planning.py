@@ -405,4 +405,4 @@ def test_a_result_json_that_is_not_text_is_no_traceback(tmp_path: Path, capsys: 
     (runs / "tiny" / ids[0] / "result.json").write_bytes(b"\xff\xfe\x00garbage")
     code, out, err = run_main(capsys, *common, *mode)
     row = next(line.split() for line in out.splitlines() if ids[0] in line)
-    assert code == 0 and "pending" in row, (out, err)  # as if it had none: read as no result
+    assert code == 0 and "corrupt" in row, (out, err)  # there but unreadable: never trained over (RunState)
