@@ -4,7 +4,6 @@ the epoch row, and the checkpoint of the next epoch's start."""
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -86,14 +85,18 @@ def _step(run: RunParts, state: TrainState, x: torch.Tensor, y: torch.Tensor) ->
     recipe.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     params = [p for p in run.model.parameters() if p.requires_grad]
-    grad_norm = torch.nn.utils.clip_grad_norm_(params, tc.clip_grad if tc.clip_grad > 0 else math.inf)
+    # the norm is logged either way; the gradients are rescaled only to clip (clip_grad_norm_ with an
+    # infinite bound would multiply every gradient by 1 each step)
+    grad_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+    if tc.clip_grad > 0:
+        torch.nn.utils.clip_grads_with_norm_(params, tc.clip_grad, grad_norm)
     recipe.optimizer.step()
     state.global_step += 1
     recipe.scheduler.step_update(state.global_step)
     if recipe.ema is not None:
         recipe.ema.update(run.model, step=state.global_step)
     stats = torch.stack([loss.detach().float() * len(y), (logits.argmax(1) == y).sum().float(),
-                         torch.tensor(float(len(y)), device=run.device), grad_norm.detach().float()])
+                         torch.full((), float(len(y)), device=run.device), grad_norm.detach().float()])
     return D.all_reduce_sum(stats, run.denv)
 
 
