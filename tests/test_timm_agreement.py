@@ -16,9 +16,11 @@ from vt_core.data.digits import write_digit_folder
 
 SEEDS = (1, 2)
 VAL_PER_CLASS = 20
-# 1,000 training images of clean-ish digits, 3 epochs of 63 updates: both trainers get well above
-# chance (10 %) within about a minute each on one core, so the comparison is not of two coin tosses
-RECIPE = Recipe(preset="vit_cpu", epochs=3, batch_size=16, lr=2e-3, weight_decay=0.05, min_lr=1e-5,
+# 1,000 training images of clean-ish digits, 4 epochs of 62 updates, about a minute per run on one
+# core. The loss leaves its plateau (ln 10) in epoch 2 or 3 depending on the seed (top-1 after 3
+# epochs: 76 – 100 % over seeds, either trainer); after 4 both are near their ceiling, so the final
+# top-1 is compared where seeds agree, and the curves where they do not are judged by the seeds' spread
+RECIPE = Recipe(preset="vit_cpu", epochs=4, batch_size=16, lr=2e-3, weight_decay=0.05, min_lr=1e-5,
                 warmup_epochs=0, sched_on="epoch", workers=0, device="cpu")
 
 
@@ -49,17 +51,22 @@ def _seed_noise(runs: dict[str, list[Outcome]]) -> float:
 def test_final_top1_agrees_within_seed_noise(runs: dict[str, list[Outcome]]) -> None:
     ours = statistics.mean(o.top1 for o in runs["ours"])
     theirs = statistics.mean(o.top1 for o in runs["timm"])
-    assert ours > 25 and theirs > 25, (ours, theirs)  # both learned: agreeing at chance would prove nothing
+    assert ours > 50 and theirs > 50, (ours, theirs)  # both learned: agreeing at chance would prove nothing
     noise = _seed_noise(runs)
     assert abs(ours - theirs) <= 3 * noise, f"top-1 ours {ours:.1f} vs timm {theirs:.1f}, seed noise {noise:.1f}"
 
 
 @pytest.mark.slow
 def test_loss_curves_track(runs: dict[str, list[Outcome]]) -> None:
+    """Per epoch the two trainers' mean losses lie within the seeds' own spread (3 × the larger
+    seed-to-seed difference of either trainer at that epoch), or within 0.3 nats (13 % of ln 10, the
+    starting loss) where the seeds happened to agree."""
     for key in ("train_loss", "val_loss"):
-        ours = [statistics.mean(c) for c in zip(*(getattr(o, key) for o in runs["ours"]))]
-        theirs = [statistics.mean(c) for c in zip(*(getattr(o, key) for o in runs["timm"]))]
-        assert len(ours) == len(theirs) == RECIPE.epochs
-        assert ours[-1] < ours[0] and theirs[-1] < theirs[0], (key, ours, theirs)  # both descend
-        for epoch, (a, b) in enumerate(zip(ours, theirs), 1):
-            assert abs(a - b) <= 0.15 * b, f"{key} epoch {epoch}: ours {a:.3f} vs timm {b:.3f} (> 15 % apart)"
+        per_epoch = {who: list(zip(*(getattr(o, key) for o in side))) for who, side in runs.items()}
+        assert len(per_epoch["ours"]) == len(per_epoch["timm"]) == RECIPE.epochs
+        for epoch, (a, b) in enumerate(zip(per_epoch["ours"], per_epoch["timm"]), 1):
+            spread = max(max(a) - min(a), max(b) - min(b))
+            gap = abs(statistics.mean(a) - statistics.mean(b))
+            assert gap <= max(0.3, 3 * spread), f"{key} epoch {epoch}: ours {a} vs timm {b}"
+        for who, rows in per_epoch.items():
+            assert statistics.mean(rows[-1]) < 0.5 * statistics.mean(rows[0]), (who, key, rows)  # both learned

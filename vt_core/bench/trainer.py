@@ -197,9 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     recipe = Recipe(preset=a.preset, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, sched_on=a.sched_on,
                     workers=a.workers, device=a.device, bf16=a.bf16, compile=a.compile)
+    load = [os.getloadavg()[0]]
+    print(f"load average at start {load[0]:.1f} on {os.cpu_count()} cores; OMP_WAIT_POLICY="
+          f"{os.environ.get('OMP_WAIT_POLICY', 'unset')} (PASSIVE on a shared CPU: docs/benchmarks.md)", flush=True)
     with tempfile.TemporaryDirectory(prefix="vt-bench-trainer-") as tmp:
         outcomes = _bench(a, recipe, reference, Path(tmp))
-    _report(outcomes, a)
+    load.append(os.getloadavg()[0])
+    print(f"load average at end {load[1]:.1f}")
+    _report(outcomes, a, load)
     return 0
 
 
@@ -223,7 +228,7 @@ def _bench(a: Any, recipe: Recipe, reference: Path, tmp: Path) -> list[Outcome]:
     return outcomes
 
 
-def _report(outcomes: list[Outcome], a: Any) -> None:
+def _report(outcomes: list[Outcome], a: Any, load: list[float]) -> None:
     med = {who: (statistics.median(o.wall_s for o in outcomes if o.who == who),
                  statistics.median(o.img_per_s for o in outcomes if o.who == who)) for who in ("ours", "timm")}
     wall_ratio, speed_ratio = med["ours"][0] / med["timm"][0], med["ours"][1] / med["timm"][1]
@@ -234,7 +239,8 @@ def _report(outcomes: list[Outcome], a: Any) -> None:
           f"(above 1: ours faster)")
     if a.json:
         Path(a.json).write_text(json.dumps({"runs": [o.__dict__ for o in outcomes], "wall_ratio": wall_ratio,
-                                            "img_per_s_ratio": speed_ratio, "args": vars(a)}, indent=1) + "\n")
+                                            "img_per_s_ratio": speed_ratio, "args": vars(a),
+                                            "load_average": load}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ the epoch row, and the checkpoint of the next epoch's start."""
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -14,43 +13,59 @@ from . import distributed as D
 from .evaluation import evaluate
 from .parts import RunParts
 from .signals import StopFlag
-from .state import Best, TrainState
+from .state import Best, EpochTotals, TrainState
 
 
 def train_epoch(run: RunParts, state: TrainState, stop: StopFlag) -> dict[str, int] | None:
     """Train ``state.epoch`` from ``state.step`` to its end; returns where the loss stopped being
-    finite (``epoch``, ``step``, ``global_step``), or None. Raises RunInterrupted on a stop signal."""
-    tc, denv, totals = run.cfg.train, run.denv, state.totals
+    finite (``epoch``, ``step``, ``global_step``), or None. Raises RunInterrupted on a stop signal.
+
+    The epoch's sums stay on the device and are read back only where they are needed (a logged
+    step, a progress bar, the end, a stop), so a step waits for the GPU once (the finite-loss check),
+    not twice. They add in float64 in the same order as on the host: a resumed run's sums are exact."""
+    tc, denv = run.cfg.train, run.denv
     run.model.train()
     bar = run.log.progress_bar(state.epoch, steps=run.batches.steps_per_epoch, start_step=state.step)
+    sums = _device_sums(state.totals, run.device)
+    per_rank = torch.tensor([1.0, 1.0, 1.0, denv.world_size], dtype=torch.float64, device=run.device)
     tick = time.perf_counter()
     for x, y in run.batches.train(state.epoch, state.step):
         stats = _step(run, state, x, y)
         if stats is None:
+            _read_sums(state.totals, sums)
             if bar is not None:
                 bar.close()
             return {"epoch": state.epoch, "step": state.step, "global_step": state.global_step}
-        loss_sum, correct, n, grad_norm = stats.tolist()  # one host sync, not four
-        grad_norm /= denv.world_size  # each rank's norm was summed
-        totals.loss += loss_sum
-        totals.correct += correct
-        totals.n += n
-        totals.grad_norm += grad_norm
+        stats = stats.double() / per_rank  # each rank's grad norm was summed
+        sums += stats
         state.step += 1
         if bar is not None:
+            _read_sums(state.totals, sums)
             bar.update(1)
-            bar.set_postfix(loss=f"{totals.loss / max(totals.n, 1):.3f}")
+            bar.set_postfix(loss=f"{state.totals.loss / max(state.totals.n, 1):.3f}")
         if state.global_step % tc.log_every == 0:
+            loss_sum, _, n, grad_norm = stats.tolist()
             run.log.step(epoch=state.epoch, global_step=state.global_step, train_loss=loss_sum / n,
                          lr=run.recipe.lr, grad_norm=grad_norm)
         if D.any_rank(stop.raised is not None, denv, run.device):
-            totals.time += time.perf_counter() - tick
+            _read_sums(state.totals, sums)
+            state.totals.time += time.perf_counter() - tick
             run.save(state)
             raise stop.interrupted(f"epoch {state.epoch} step {state.step}")
+    _read_sums(state.totals, sums)
     if bar is not None:
         bar.close()
-    totals.time += time.perf_counter() - tick
+    state.totals.time += time.perf_counter() - tick
     return None
+
+
+def _device_sums(totals: EpochTotals, device: torch.device) -> torch.Tensor:
+    return torch.tensor([totals.loss, totals.correct, totals.n, totals.grad_norm], dtype=torch.float64,
+                        device=device)
+
+
+def _read_sums(totals: EpochTotals, sums: torch.Tensor) -> None:
+    totals.loss, totals.correct, totals.n, totals.grad_norm = sums.tolist()
 
 
 def _step(run: RunParts, state: TrainState, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
@@ -70,14 +85,18 @@ def _step(run: RunParts, state: TrainState, x: torch.Tensor, y: torch.Tensor) ->
     recipe.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     params = [p for p in run.model.parameters() if p.requires_grad]
-    grad_norm = torch.nn.utils.clip_grad_norm_(params, tc.clip_grad if tc.clip_grad > 0 else math.inf)
+    # the norm is logged either way; the gradients are rescaled only to clip (clip_grad_norm_ with an
+    # infinite bound would multiply every gradient by 1 each step)
+    grad_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+    if tc.clip_grad > 0:
+        torch.nn.utils.clip_grads_with_norm_(params, tc.clip_grad, grad_norm)
     recipe.optimizer.step()
     state.global_step += 1
     recipe.scheduler.step_update(state.global_step)
     if recipe.ema is not None:
         recipe.ema.update(run.model, step=state.global_step)
     stats = torch.stack([loss.detach().float() * len(y), (logits.argmax(1) == y).sum().float(),
-                         torch.tensor(float(len(y)), device=run.device), grad_norm.detach().float()])
+                         torch.full((), float(len(y)), device=run.device), grad_norm.detach().float()])
     return D.all_reduce_sum(stats, run.denv)
 
 
