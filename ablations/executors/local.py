@@ -226,7 +226,7 @@ class LocalExecutor:
             self.refused.append(rid)
         self.kind[rid] = kind
         if kind in ("done", "diverged"):
-            self.epoch[rid] = float(run.cfg.train.epochs)
+            self.epoch[rid] = float(run.cfg.train.total_epochs)
         ended = sum(k not in ("left", "running", "held") for k in self.kind.values())
         self.progress.line(finished_line(ended, len(self.runs), run.variant, run.seed, rid, state,
                                          read_result(folder), note))
@@ -268,7 +268,7 @@ class LocalExecutor:
             if self.kind[rid] in ("running", "held"):
                 self.epoch[rid] = self.reader.epochs_done(self._folder(run))
             out.append(RunProgress(f"{run.variant}/seed{run.seed}", self.kind[rid], self.epoch.get(rid, 0.0),
-                                   run.cfg.train.epochs, self.start.get(rid, 0.0)))
+                                   run.cfg.train.total_epochs, self.start.get(rid, 0.0)))
         return out
 
     def _stop_all(self) -> None:

@@ -161,7 +161,7 @@ class CostModel:
         if result.get("status") != "done" or not ("wall_time_s" in result or "train_img_per_s" in result):
             return
         wall, speed, world = result.get("wall_time_s"), result.get("train_img_per_s"), result.get("world_size", 1)
-        images = cfg.train.epochs * train_images(cfg)
+        images = cfg.train.total_epochs * train_images(cfg)
         if _positive_number(wall) and images and _whole(world) and world >= 1:
             self.finished.setdefault(model_key(cfg, self.target.device), images / (float(wall) * float(world)))
             return
@@ -174,9 +174,9 @@ class CostModel:
     def estimate(self, cfg: RunConfig) -> Estimate:
         """Training images over the training throughput, plus every epoch's evaluation over the
         evaluation throughput where it was calibrated (a finished run's figure holds both)."""
-        images = cfg.train.epochs * train_images(cfg)
+        images = cfg.train.total_epochs * train_images(cfg)
         (speed, eval_speed), source = self._speed(cfg)
-        seconds = images / speed + (cfg.train.epochs * val_images(cfg) / eval_speed if eval_speed else 0.0)
+        seconds = images / speed + (cfg.train.total_epochs * val_images(cfg) / eval_speed if eval_speed else 0.0)
         return Estimate(seconds / 3600.0, source, images)
 
     def prepare(self, cfgs: list[RunConfig]) -> None:
