@@ -445,6 +445,7 @@ def _report(grid: Grid, runs_dir: Path, profile: str, out_dir: Path) -> None:
 
 def show_status(grid: Grid, runs: list[PlannedRun], gdir: Path) -> int:
     """One row per run: its folder's state, and Slurm's (one sacct call) for runs in slurm.json."""
+    from ablations.executors.progress import run_progress
     from ablations.executors.slurm.jobs import job_states, run_status
 
     jobs = job_states(gdir) if (gdir / "slurm.json").exists() else {}
@@ -456,6 +457,9 @@ def show_status(grid: Grid, runs: list[PlannedRun], gdir: Path) -> int:
         if folder_state == "failed":  # the whole last line: --status is where a user reads why
             error = last_line(folder / "error.txt", limit=None) or "error.txt is empty"
         state, detail = run_status(folder_state, jobs.get(r.run_id), error)
+        if folder_state in (RunState.RUNNING, RunState.INTERRUPTED):  # how far, and when it will end
+            progress = run_progress(folder, r.cfg.train.total_epochs)
+            detail = " · ".join(x for x in (detail, progress) if x)
         counts[state] += 1
         rows.append({"variant": r.variant, "seed": r.seed, "run_id": r.run_id, "state": state, "detail": detail})
     print(f"grid {grid.name}: {len(runs)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))

@@ -333,9 +333,12 @@ class MetricsLog:
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def append(self, record: dict[str, Any]) -> None:
+        """One row, stamped with the wall clock (``time``, Unix seconds: --status's ETA reads it)."""
+        import time
+
         try:
             with open(self.path, "a") as f:
-                f.write(json.dumps(record) + "\n")
+                f.write(json.dumps({**record, "time": round(time.time(), 3)}) + "\n")
         except OSError as e:
             raise write_error(self.path, e) from None
 

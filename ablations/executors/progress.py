@@ -104,6 +104,26 @@ class EpochReader:
         return epoch + min(max((last.get("step", 0) - epoch * spe) / spe, 0.0), 0.999)
 
 
+def run_progress(folder: Path, epochs: int) -> str:
+    """``--status``'s detail for a run with a metrics.jsonl: ``epoch 2.4/12 · step 310 · ETA 1m05s``,
+    the ETA from the rate of the rows in its tail (their ``time`` stamps, this attempt's); "" where it
+    has no rows yet."""
+    rows = [r for r in _tail_rows(folder / METRICS) if isinstance(r, dict)]
+    if not rows:
+        return ""
+    reader = EpochReader()
+    done = reader.epochs_done(folder)
+    text = f"epoch {done:.1f}/{epochs} · step {rows[-1].get('step', 0)}"
+    spe = reader.steps_per_epoch.get(folder)
+    stamped = [r for r in rows if isinstance(r.get("time"), (int, float)) and isinstance(r.get("step"), int)]
+    if spe and len(stamped) >= 2 and done < epochs:
+        first, last = stamped[0], stamped[-1]
+        if last["time"] > first["time"] and last["step"] > first["step"]:
+            epochs_per_s = (last["step"] - first["step"]) / spe / (last["time"] - first["time"])
+            text += f" · ETA {duration((epochs - done) / epochs_per_s)}"
+    return text
+
+
 def _tail_rows(path: Path) -> list[dict[str, Any]]:
     try:
         with open(path, "rb") as f:
