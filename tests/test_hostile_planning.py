@@ -406,3 +406,18 @@ def test_a_result_json_that_is_not_text_is_no_traceback(tmp_path: Path, capsys: 
     code, out, err = run_main(capsys, *common, *mode)
     row = next(line.split() for line in out.splitlines() if ids[0] in line)
     assert code == 0 and "corrupt" in row, (out, err)  # there but unreadable: never trained over (RunState)
+
+
+@pytest.mark.parametrize("cache", [".calibration.json", ".model_sizes.json"])
+def test_a_cache_that_is_a_fifo_does_not_hang_the_plan(tmp_path: Path, cache: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    os.mkfifo(runs / cache)  # reading it would block until a writer came
+    done = subprocess.run([sys.executable, "ablations/launch.py", "--grid", str(write_grid(tmp_path)), "--dry-run",
+                           "--runs-dir", str(runs)], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and f"{cache}: not a regular file" in done.stderr, done.stderr

@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,6 +276,11 @@ def _whole(value: Any) -> bool:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    """The cache, or {} (measured again and rewritten): none yet, unreadable, or not a regular file
+    (a FIFO there would block the read: the plan would hang)."""
+    if path.exists() and not path.is_file():
+        print(f"warning: {path}: not a regular file; ignored (estimates are measured again)", file=sys.stderr)
+        return {}
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):  # none yet, or unreadable: measured again and rewritten

@@ -39,7 +39,10 @@ class SizeCache:
                         if k not in bad}
 
     def _read(self) -> dict[str, Any]:
-        if not self.path.is_file():
+        if not self.path.is_file():  # none yet; a FIFO or folder there is not read (a FIFO would block)
+            if self.path.exists():
+                print(f"warning: {self.path}: not a regular file; ignored (model sizes are counted again)",
+                      file=sys.stderr)
             return {}
         try:
             data = json.loads(self.path.read_text())
