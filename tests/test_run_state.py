@@ -51,3 +51,26 @@ def test_the_report_reads_a_result_as_the_launcher_does(tmp_path, status):
     (tmp_path / RESULT).write_text(json.dumps({"status": status, "top1": 50.0}))
     state, result, problem = read_run(str(tmp_path))
     assert state == run_state(tmp_path) == RunState.CORRUPT and result is None and "status" in problem
+
+
+@pytest.mark.parametrize("name", [RESULT, ERROR, "metrics.jsonl"])
+def test_a_fifo_in_a_run_folder_is_not_waited_on(tmp_path, name):
+    """A FIFO where a file is expected is read as unreadable (no writer would ever come)."""
+    import os
+
+    from ablations.executors.progress import run_progress
+    from vt_core.run_folder import last_line
+
+    os.mkfifo(tmp_path / name)
+    assert run_state(tmp_path) in (RunState.CORRUPT, RunState.FAILED, RunState.PENDING)
+    assert last_line(tmp_path / name) == "" and run_progress(tmp_path, 4) == ""
+
+
+def test_a_fifo_grid_json_is_one_line(tmp_path):
+    import os
+
+    from ablations.planning.grid_index import GridIndexError, read_index
+
+    os.mkfifo(tmp_path / "grid.json")
+    with pytest.raises(GridIndexError, match="not a regular file"):
+        read_index(tmp_path / "grid.json")

@@ -30,6 +30,7 @@ from typing import Any, Iterator
 import yaml
 
 from .config import RunConfig
+from .files import open_regular, read_text
 from .overrides import ConfigError, from_dict, to_dict
 
 CONFIG, METRICS, RESULT, ERROR, CHECKPOINT, TB, LOCK = (
@@ -178,9 +179,11 @@ def load_config(path: str | Path) -> RunConfig:
     """Load a RunConfig from YAML (a run's config.yaml or a user's file); errors name the file."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(read_text(path))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as e:  # a folder, a FIFO, no permission, not text
+        raise ConfigError(f"{path}: cannot be read as a config ({getattr(e, 'strerror', None) or e})") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
     try:
@@ -191,7 +194,7 @@ def load_config(path: str | Path) -> RunConfig:
 
 def read_result(run_dir: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((run_dir / RESULT).read_text())
+        return json.loads(read_text(run_dir / RESULT))
     except (OSError, ValueError):  # not JSON, or not even UTF-8 (UnicodeDecodeError): as unreadable as none
         return None
 
@@ -200,7 +203,7 @@ def last_line(path: Path, limit: int | None = 200) -> str:
     """The last non-empty line of a text file (the exception of a traceback), at most ``limit``
     characters (None: all of it), read from the file's end; "" where there is none."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, "rb") as f:
             f.seek(0, os.SEEK_END)
             f.seek(max(0, f.tell() - 4096))
             lines = [ln.strip() for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]

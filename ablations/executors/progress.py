@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
+from vt_core.files import open_regular
+
 METRICS = "metrics.jsonl"  # vt_core.run_folder.METRICS (not imported: that module loads torch)
 TAIL_BYTES = 16384  # enough for an epoch row and the step rows after it at the usual train.log_every
 ACTIVE = ("left", "running", "held")  # any other state: the run ended (done, diverged, failed, ...)
@@ -126,7 +128,7 @@ def run_progress(folder: Path, epochs: int) -> str:
 
 def _tail_rows(path: Path) -> list[dict[str, Any]]:
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, "rb") as f:
             size = f.seek(0, os.SEEK_END)
             f.seek(max(0, size - TAIL_BYTES))
             tail = f.read().decode(errors="replace")

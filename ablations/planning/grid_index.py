@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from vt_core.files import open_regular
 from vt_core.overrides import ConfigError
 
 INDEX_FILE = "grid.json"
@@ -67,7 +68,8 @@ def read_index(path: Path) -> GridIndex:
     """The checked index at ``path``; GridIndexError for a file that cannot be read or is malformed
     (FileNotFoundError passes through: whether no index is an error is the caller's to say)."""
     try:
-        text = path.read_bytes()
+        with open_regular(path, "rb") as f:  # a FIFO there is refused, not waited on
+            text = f.read()
     except FileNotFoundError:
         raise
     except OSError as e:

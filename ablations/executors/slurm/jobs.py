@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vt_core.files import read_text
 from vt_core.overrides import ConfigError
 
 RECORDS = "slurm.json"
@@ -30,7 +31,7 @@ def read_records(gdir: Path) -> list[dict[str, Any]]:
     fix = (f"it lists the Slurm jobs of this grid: check them (squeue --name vt-{gdir.name}), cancel or let them "
            f"finish, then delete {path} and relaunch (done runs are kept)")
     try:
-        records = json.loads(path.read_text())
+        records = json.loads(read_text(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid JSON ({e}); {fix}") from None
     except OSError as e:
