@@ -1,7 +1,8 @@
 """Calibration: what a run of a model will get on this machine, measured before the grid trains.
 
-Timed AdamW steps on random tensors at the run's batch size give training images per second, and
-timed forward passes without gradients give evaluation images per second (a run evaluates its
+Timed updates of the trainer's own step (its optimizer, schedule, loss, autocast and statistics) on
+random tensors at the run's batch size give training images per second, and timed forward passes
+without gradients give evaluation images per second (a run evaluates its
 validation set every epoch). On the CPU each run gets the threads the local executor gives it, and
 runs train side by side: so the calibration runs as many worker processes at once as the launcher
 will run trainers, each with those threads, and keeps the median of the workers' figures. Measured
@@ -44,14 +45,24 @@ def measure(cfg: RunConfig, threads: int = 0) -> tuple[float, float]:
 
 
 def _timed(cfg: RunConfig, *, train: bool) -> float:
+    """Images per second of the trainer's own update (``vt_core.train.epoch.train_step``: its recipe's
+    optimizer, schedule, loss, autocast, gradient norm and step statistics), or of a forward pass
+    without gradients, on random tensors at the run's batch size."""
+    from types import SimpleNamespace
+
     import torch
 
     from vt_core.model import VisionTransformer
+    from vt_core.train import distributed as D
+    from vt_core.train.epoch import train_step
+    from vt_core.train.recipe import build_recipe
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     m, batch = cfg.model, cfg.train.batch_size
     model = VisionTransformer(m).to(device).train(train)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    recipe = build_recipe(cfg, model, steps_per_epoch=max(1, cfg.data.train_size // batch), device=device)
+    run = SimpleNamespace(cfg=cfg, recipe=recipe, net=model, model=model, denv=D.detect(), device=device)
+    state = SimpleNamespace(global_step=0)
     x = torch.randn(batch, m.in_chans, m.img_size, m.img_size, device=device)
     y = torch.randint(0, max(m.num_classes, 1), (batch,), device=device)
     times: list[float] = []
@@ -60,13 +71,9 @@ def _timed(cfg: RunConfig, *, train: bool) -> float:
             torch.cuda.synchronize()
         t0 = time.perf_counter()
         if train:
-            opt.zero_grad(set_to_none=True)
-            out = model(x)  # num_classes 0: features, trained on their square (the same backward cost)
-            loss = torch.nn.functional.cross_entropy(out, y) if m.num_classes else out.float().square().mean()
-            loss.backward()
-            opt.step()
+            train_step(run, state, x, y)
         else:
-            with torch.no_grad():
+            with torch.no_grad(), recipe.autocast():
                 model(x)
         if device.type == "cuda":
             torch.cuda.synchronize()

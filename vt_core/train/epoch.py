@@ -30,7 +30,7 @@ def train_epoch(run: RunParts, state: TrainState, stop: StopFlag) -> dict[str, i
     per_rank = torch.tensor([1.0, 1.0, 1.0, denv.world_size], dtype=torch.float64, device=run.device)
     tick = time.perf_counter()
     for x, y in run.batches.train(state.epoch, state.step):
-        stats = _step(run, state, x, y)
+        stats = train_step(run, state, x, y)
         if stats is None:
             _read_sums(state.totals, sums)
             if bar is not None:
@@ -68,7 +68,7 @@ def _read_sums(totals: EpochTotals, sums: torch.Tensor) -> None:
     totals.loss, totals.correct, totals.n, totals.grad_norm = sums.tolist()
 
 
-def _step(run: RunParts, state: TrainState, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+def train_step(run: RunParts, state: TrainState, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
     """One optimizer update; returns [loss·n, correct, n, grad norm] summed over ranks, or None
     (nothing updated) when the loss is not finite on some rank."""
     tc, recipe = run.cfg.train, run.recipe
