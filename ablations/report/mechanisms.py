@@ -26,6 +26,9 @@ SCALARS = {
     "erf50_px": ("ERF r50 last level (px)", 1),
     "cka": ("CKA vs baseline", 3),
 }
+# the values each measure can take: a t-interval of its mean is cut to them, as accuracy's to [0, 100]
+RANGES = {"attention_px": (0.0, math.inf), "cross_window": (0.0, 1.0), "agreement_1px": (0.0, 1.0),
+          "kl_1px": (0.0, math.inf), "erf50_px": (0.0, math.inf), "cka": (0.0, 1.0)}
 # where the section goes: before the first of these headings (after the figures)
 _BEFORE = ("Cost: estimated and measured", "Pretrained weights", "Runs without a result", "Problems and exclusions",
            "Code and environment", "Reproduce")
@@ -72,10 +75,11 @@ def runs_with_scalars(agg: Aggregate, analyses: dict[str, dict[str, Any]]) -> pd
     return pd.concat([runs.reset_index(drop=True), pd.DataFrame(rows, columns=list(SCALARS))], axis=1)
 
 
-def _cell(s: pd.Series, d: int, baseline: str, variant: str) -> str:
+def _cell(s: pd.Series, d: int, baseline: str, variant: str, bounds: tuple[float, float]) -> str:
     if not s["n"] or not math.isfinite(s["mean"]):
         return "–"
-    text = f"{fmt_number(s['mean'], d)} [{fmt_number(s['ci_low'], d)}, {fmt_number(s['ci_high'], d)}]"
+    low, high = max(s["ci_low"], bounds[0]), min(s["ci_high"], bounds[1])
+    text = f"{fmt_number(s['mean'], d)} [{fmt_number(low, d)}, {fmt_number(high, d)}]"
     if variant != baseline and math.isfinite(s.get("diff", math.nan)):
         p = s.get("p_adj", s.get("p", math.nan))
         text += f"; Δ {s['diff']:+.{d}f}" + (f", p {fmt_p(p)}" if isinstance(p, float) and math.isfinite(p) else "")
@@ -88,7 +92,8 @@ def mechanisms_table(runs: pd.DataFrame, variants: list[str], baseline: str) -> 
 
     cols = [c for c in SCALARS if runs[c].notna().any()]
     stats = {c: summarize(runs, c, baseline, variants) for c in cols}
-    rows = [[Cell(v)] + [Cell(_cell(stats[c].loc[v], SCALARS[c][1], baseline, v)) for c in cols] for v in variants]
+    rows = [[Cell(v)] + [Cell(_cell(stats[c].loc[v], SCALARS[c][1], baseline, v, RANGES[c])) for c in cols]
+            for v in variants]
     numeric = pd.concat([stats[c][["mean", "ci_low", "ci_high", "diff", "p_adj"]].add_prefix(f"{c}_")
                          for c in cols], axis=1) if cols else pd.DataFrame(index=variants)
     return Table(header=["variant", *[SCALARS[c][0] for c in cols]], align=["l", *["r"] * len(cols)],
@@ -108,7 +113,8 @@ def mechanisms_blocks(agg: Aggregate, baseline: str, out: Path, gdir: Path) -> l
     blocks: list[Block] = [Heading("Mechanisms"), Paragraph(
         f"Measured on the final weights of {len(analyses)} of {int((agg.runs['status'] == 'done').sum())} finished "
         "runs by `python -m vt_core.analyze` (docs/analysis.md), on the same seeded validation images: mean [95 % "
-        f"t-interval] over seeds; Δ to {baseline} with its Holm-adjusted paired p-value, as for accuracy. Attention "
+        f"t-interval, cut to the values the measure can take] over seeds; Δ to {baseline} with its Holm-adjusted "
+        "paired p-value, as for accuracy. Attention "
         "distance: mean over blocks and heads; cross-window dependence: mean over window blocks (0 without shifted "
         "windows); agreement and KL: predictions under a 1-pixel cyclic shift against none; ERF r50: radius holding "
         "half the input-gradient mass of the last level's centre; CKA: mean over blocks, linear CKA with the "
