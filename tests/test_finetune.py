@@ -68,6 +68,7 @@ def test_the_transferred_weights_are_the_ones_trained(tmp_path: Path, swin_weigh
     top1 = 100.0 * float((logits.argmax(1) == bundle.tensors[3]).float().mean())
     assert result["top1"] == pytest.approx(top1, abs=1e-9)
     rows = [json.loads(x) for x in (tmp_path / "eval" / "metrics.jsonl").read_text().splitlines()]
+    assert all(isinstance(r.pop("time"), float) for r in rows)  # every row is stamped (--status's ETA)
     assert rows == [{"epoch": 0, "step": 0, "val_loss": result["loss"], "val_top1": result["top1"],
                      "val_top5": result["top5"]}]
 

@@ -229,7 +229,7 @@ def test_full_disk_in_a_calibrating_dry_run(tmp_path: Path, capsys: pytest.Captu
     refuse_writing(monkeypatch, ".calibration.json")
     runs = tmp_path / "runs"
     code, _, err = run_main(capsys, "--grid", str(calibrated[0]), "--dry-run", "--calibrate", "--only", "abs",
-                            "--runs-dir", str(runs))
+                            "--runs-dir", str(runs), "--executor", "local")  # no sbatch note where Slurm is
     assert code == 1 and "No space left on device" in one_error(err) and not runs.exists()
 
 

@@ -115,7 +115,7 @@ def test_launch_refuses_a_planted_grid_json(tmp_path: Path) -> None:
     (runs / "tiny" / "grid.json").write_text(json.dumps(planted))
     grid = write_grid(tmp_path)
     before = snapshot(tmp_path)
-    done = launch("--grid", str(grid), "--profile", "cpu", "--no-report", runs=runs)
+    done = launch("--grid", str(grid), "--profile", "cpu", "--no-report", "--executor", "local", runs=runs)
     err = done.stderr.strip()
     assert done.returncode == 2 and len(err.splitlines()) == 1 and "../../../victim" in err, err
     assert snapshot(tmp_path) == before and json.loads((runs / "tiny" / "grid.json").read_text()) == planted

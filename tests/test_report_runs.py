@@ -38,7 +38,7 @@ def _grid(root: Path, name: str, runs: list[dict], variants: list[str], *, basel
     entries = []
     for r in runs:
         rid = f"{r['variant']}-{r['seed']}-{r.get('data_seed', 'x')}"
-        ov = {"preset": "vit_cpu", "model.pos": r["variant"], "train.seed": r["seed"]}
+        ov = {"preset": "vit_cpu", "model.pos": r.get("pos", r["variant"]), "train.seed": r["seed"]}
         e = {"variant": r["variant"], "seed": r["seed"], "run_id": rid, "profile": "cpu", "overrides": ov}
         if "data_seed" in r:
             e["data_seed"] = r["data_seed"]
@@ -401,11 +401,14 @@ def test_out_of_range_metric_is_a_corrupt_run_not_a_number(tmp_path, top1):
 
 
 def test_markdown_carries_no_html_from_a_crafted_grid_json(tmp_path):
-    """Names, axis values and the description of a crafted grid.json reach report.md and table.md as
-    text: rendered by a Markdown parser (Python-Markdown) they make no tag and no link."""
+    """Axis values and the description of a crafted grid.json reach report.md and table.md as text:
+    rendered by a Markdown parser (Python-Markdown) they make no tag and no link. (Variant names and
+    run ids cannot carry them: grid.json's reader refuses such names.)"""
     markdown = pytest.importorskip("markdown")
-    names = ["<marquee>m", "v`<blink>`", "w\\`<iframe src=x>`", "<script>x"]
-    runs = [{"variant": v, "seed": s, "result": _result(70.0 + s + i)} for i, v in enumerate(names) for s in range(3)]
+    names = ["a", "b", "c", "d"]
+    values = ["<marquee>m", "v`<blink>`", "w\\`<iframe src=x>`", "<script>x"]
+    runs = [{"variant": v, "pos": values[i], "seed": s, "result": _result(70.0 + s + i)}
+            for i, v in enumerate(names) for s in range(3)]
     _grid(tmp_path, "hostile", runs, names, description="<script>alert(1)</script> [x](javascript:alert(1)) &lt;")
     md, out = _write(tmp_path, "hostile")
     for text in (md, (out / "table.md").read_text()):
