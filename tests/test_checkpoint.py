@@ -63,6 +63,7 @@ def test_saved_checkpoint_loads_with_weights_only(tmp_path: Path) -> None:
     assert ckpt["ema"] is not None and len(ckpt["history"]) == 1
 
 
+@pytest.mark.slow
 def test_planted_pickle_in_checkpoint_runs_nothing(tmp_path: Path) -> None:
     out, marker = tmp_path / "run", tmp_path / "payload-ran"
     out.mkdir()
@@ -77,6 +78,7 @@ def test_planted_pickle_in_checkpoint_runs_nothing(tmp_path: Path) -> None:
     assert run_state(out) == "failed" and "checkpoint.pt" in (out / "error.txt").read_text()
 
 
+@pytest.mark.slow
 def test_truncated_checkpoint_is_one_line_and_kept(tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert cli(out, *ONE_EPOCH).wait(timeout=300) == 0

@@ -51,6 +51,7 @@ def _plan(*sets: str) -> list[str]:
     return [line.split()[2] for line in out.stdout.splitlines() if line.startswith("abs ")]
 
 
+@pytest.mark.slow
 def test_launch_counts_every_set_flag() -> None:
     both = _plan("--set", "train.epochs=1", "--set", "data.train_size=64")
     assert both == _plan("--set", "train.epochs=1", "data.train_size=64")

@@ -49,6 +49,7 @@ def finished(runs: Path, ids: list[str]) -> None:
         (runs / "tiny" / rid / "result.json").write_text(json.dumps({"status": "done"}))
 
 
+@pytest.mark.slow
 def test_launch_summary_says_what_happens_to_each_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     runs, grid = tmp_path / "runs", str(write_grid(tmp_path))
     common = ["--grid", grid, "--executor", "local", "--runs-dir", str(runs), "--no-report"]
@@ -114,6 +115,7 @@ def sources(out: str) -> list[str]:
     return [" ".join(line.split()[6:-2]) for line in out.splitlines() if line.startswith(("abs ", "none "))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", ["-5", "NaN", "Infinity", "0", "null", '"abc"', "true", "[1]"])
 def test_bad_calibration_entries_are_ignored_not_trusted(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                          calibrated: tuple[Path, dict], bad: str) -> None:
@@ -132,6 +134,7 @@ def test_bad_calibration_entries_are_ignored_not_trusted(tmp_path: Path, capsys:
     assert snapshot(runs) == before
 
 
+@pytest.mark.slow
 def test_a_launch_recalibrates_a_bad_cache_entry(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                  calibrated: tuple[Path, dict]) -> None:
     grid, cache = calibrated
@@ -200,6 +203,7 @@ def refuse_writing(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setattr(run_folder, "_atomic_write", full)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [".calibration.json", "grid.json"])
 def test_full_disk_at_launch_is_one_line_naming_file_and_disk(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                               monkeypatch: pytest.MonkeyPatch,
@@ -224,6 +228,7 @@ def test_full_disk_at_launch_is_one_line_naming_file_and_disk(tmp_path: Path, ca
                                                                             if "." in k}
 
 
+@pytest.mark.slow
 def test_full_disk_in_a_calibrating_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture,
                                             monkeypatch: pytest.MonkeyPatch, calibrated: tuple[Path, dict]) -> None:
     refuse_writing(monkeypatch, ".calibration.json")
@@ -328,6 +333,7 @@ def test_a_malformed_grid_json_stops_the_report_in_one_line(tmp_path: Path, caps
     assert code == 2 and str(path) in line and field in line and not (tmp_path / "rep").exists()
 
 
+@pytest.mark.slow
 def test_the_index_the_launcher_writes_reads_back(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from ablations.planning.grid_index import read_index
 
@@ -408,6 +414,7 @@ def test_a_result_json_that_is_not_text_is_no_traceback(tmp_path: Path, capsys: 
     assert code == 0 and "corrupt" in row, (out, err)  # there but unreadable: never trained over (RunState)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cache", [".calibration.json", ".model_sizes.json"])
 def test_a_cache_that_is_a_fifo_does_not_hang_the_plan(tmp_path: Path, cache: str) -> None:
     import os

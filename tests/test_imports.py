@@ -43,6 +43,7 @@ def test_launcher_answers_without_torch(tmp_path, args):
     assert loaded_by(tmp_path, "ablations/launch.py", *args, "--runs-dir", str(tmp_path / "runs")) == []
 
 
+@pytest.mark.slow
 def test_dry_run_with_cached_estimates_imports_no_torch(tmp_path):
     runs = tmp_path / "runs"
     first = subprocess.run([sys.executable, "ablations/launch.py", "--grid", "relpos_vs_abs", "--dry-run",

@@ -36,6 +36,7 @@ def test_dry_run_prints_cost_per_run_and_total(tmp_path: Path, capsys: pytest.Ca
     assert not runs.exists()
 
 
+@pytest.mark.slow
 def test_calibration_is_cached_per_distinct_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     runs, grid = tmp_path / "runs", str(write_grid(tmp_path))
     code, out, _ = run_main(capsys, "--grid", grid, "--dry-run", "--calibrate", "--runs-dir", str(runs),
@@ -68,6 +69,7 @@ def test_estimate_adds_the_evaluation_and_uses_a_finished_runs_wall_time(tmp_pat
     assert est.source == "runs" and est.device_hours * 3600 == pytest.approx(50.0)
 
 
+@pytest.mark.slow
 def test_budget_refuses_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     runs, grid = tmp_path / "runs", str(write_grid(tmp_path))
     for extra in (["--dry-run"], []):
@@ -77,6 +79,7 @@ def test_budget_refuses_and_writes_nothing(tmp_path: Path, capsys: pytest.Captur
         assert not runs.exists()
 
 
+@pytest.mark.slow
 def test_launch_records_estimates_and_reuses_finished_runs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     runs, grid = tmp_path / "runs", str(write_grid(tmp_path))
     common = ["--grid", grid, "--only", "abs", "--runs-dir", str(runs), "--executor", "debug", "--no-report"]

@@ -44,6 +44,7 @@ def _train(out: Path, *sets: str, cache: Path | None = None) -> subprocess.Compl
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
 
 
+@pytest.mark.slow
 def test_a_timm_tag_is_fetched_by_timms_hub_code(tmp_path: Path, hub_cache) -> None:
     cache, ref = hub_cache
     out = _train(tmp_path / "run", f"train.init_from=timm:{TAG}", "train.epochs=0", cache=cache)
@@ -54,6 +55,7 @@ def test_a_timm_tag_is_fetched_by_timms_hub_code(tmp_path: Path, hub_cache) -> N
     assert f"weights from timm:{TAG}" in out.stdout
 
 
+@pytest.mark.slow
 def test_without_the_weights_the_run_fails_in_one_line(tmp_path: Path) -> None:
     empty = tmp_path / "empty-cache"
     empty.mkdir()

@@ -53,6 +53,7 @@ def failure_line(proc) -> str:
     return err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["run", "run/sub"])
 def test_a_file_where_the_run_folder_should_be(tmp_path: Path, where: str) -> None:
     (tmp_path / "run").write_text("a file, not a folder")
@@ -64,6 +65,7 @@ def test_a_file_where_the_run_folder_should_be(tmp_path: Path, where: str) -> No
     assert (tmp_path / "run").read_text() == "a file, not a folder"
 
 
+@pytest.mark.slow
 def test_read_only_run_folder(tmpfs) -> None:
     disk = tmpfs(16 * 2**20)
     out = disk / "run"
@@ -76,6 +78,7 @@ def test_read_only_run_folder(tmpfs) -> None:
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_full_disk_during_training_then_resume(tmp_path: Path, tmpfs) -> None:
     ref = cli(tmp_path / "ref", *ARGS)
     assert ref.wait(timeout=300) == 0, ref.stderr.read()

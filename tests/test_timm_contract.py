@@ -175,7 +175,7 @@ def test_switches_are_keyword_arguments() -> None:
     assert model.pos_embed is not None
     model = timm.create_model("vt_vit_cpu", global_pool="avg", drop_path_rate=0.1, img_size=48)
     assert (model.cfg.pool, model.cfg.drop_path, model.cfg.img_size) == ("mean", 0.1, 48)
-    with pytest.raises(ConfigError, match="unknown key 'model.shfit'.*did you mean 'model.shift'"):
+    with pytest.raises(ConfigError, match="unknown keyword 'shfit'.*did you mean 'shift'"):
         timm.create_model("vt_swin_cpu", shfit=False)
     with pytest.raises(ConfigError, match="no head dropout"):
         timm.create_model("vt_swin_cpu", drop_rate=0.1)

@@ -194,6 +194,7 @@ def test_divergence_is_a_status_not_a_crash(tmp_path: Path) -> None:
     assert run_state(out) == "diverged"
 
 
+@pytest.mark.slow
 def test_bad_data_path_fails_before_anything_is_written(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = cli(out, "--set", "data.name=cifar10", f"data.root={tmp_path / 'nowhere'}")
@@ -203,6 +204,7 @@ def test_bad_data_path_fails_before_anything_is_written(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_bad_override_is_one_line_exit_2(tmp_path: Path) -> None:
     proc = cli(tmp_path / "run", "--set", "model.window_sz=3")
     assert proc.wait(timeout=120) == 2
