@@ -166,7 +166,8 @@ def test_verdicts(summary):
     assert v["noise"] == "no detectable difference" and summary.loc["noise", "p_value"] >= 0.05
     assert v["partial"] == "no detectable difference"
     assert v["single"] == "too few seeds"
-    assert v["twin"] == "same runs as base"
+    assert v["twin"] == R.Verdict.SAME_RUNS and R.verdict_text(summary.loc["twin"], "top1", "base") == \
+        "same runs as base"
     assert v["ghost"] == "no finished runs"
 
 
@@ -281,9 +282,10 @@ def test_percent_axes_stop_at_100(tmp_path):
     assert summary["ci_high"].max() == 100 and (last.mean() + last.std()).max() > 100
     assert (at32.mean() + at32.std()).max() > 100
     pal = F.palette(agg.variants, "base")
-    figs = {"bars": F.bars_figure(agg, summary, "top1", "base", {}, pal),
+    found = R.Findings(agg, "top1", "base", summary, costs)
+    figs = {"bars": F.bars_figure(found, pal),
             "curves": F.curves_figure(agg, agg.variants, "base", pal),
-            "cost": F.cost_figure(agg, summary, costs, "top1", "base", pal),
+            "cost": F.cost_figure(found, pal),
             "resolution": F.resolution_figure(agg, agg.variants, "top1", "base", pal)}
     highest = {"bars": summary["mean"].max(), "curves": last.mean().max(), "cost": summary["mean"].max(),
                "resolution": at32.mean().max()}
@@ -310,9 +312,10 @@ def test_peak_memory_says_what_was_measured(agg, summary, devices, header, axis)
     runs = agg.runs.assign(device=[devices[i % len(devices)] for i in range(len(agg.runs))])
     mixed = dataclasses.replace(agg, runs=runs)
     costs = R.variant_costs(runs, agg.variants)
-    table = R.build_table(mixed, summary, costs, "top1", "base", None)
+    found = R.Findings(mixed, "top1", "base", summary, costs)
+    table = R.build_table(found)
     assert table.details.header[-1] == header and "peak_mem_mb" in table.numeric.columns
-    fig = F.cost_figure(mixed, summary, costs, "top1", "base", F.palette(agg.variants, "base"))
+    fig = F.cost_figure(found, F.palette(agg.variants, "base"))
     assert fig.axes[-1].get_xlabel() == axis
 
 
@@ -431,7 +434,7 @@ def _cost_fig(agg, runs):
     mixed = dataclasses.replace(agg, runs=runs)
     summary = R.summarize(runs, "top1", "base", agg.variants)
     costs = R.variant_costs(runs, agg.variants)
-    return F.cost_figure(mixed, summary, costs, "top1", "base", F.palette(agg.variants, "base")), costs
+    return F.cost_figure(R.Findings(mixed, "top1", "base", summary, costs), F.palette(agg.variants, "base")), costs
 
 
 def _has_front(ax) -> bool:
@@ -499,9 +502,10 @@ def test_chance_lines_and_loss_band(agg, summary):
     pal = F.palette(agg.variants, "base")
     curves = agg.curves.copy()
     curves.loc[curves["seed"] == 0, "train_loss"] = 0.01  # seeds far apart near 0: the ±1 std band dips below
-    figs = [F.bars_figure(agg, summary, "top1", "base", {}, pal),
+    found = R.Findings(agg, "top1", "base", summary, R.variant_costs(agg.runs, agg.variants))
+    figs = [F.bars_figure(found, pal),
             F.curves_figure(dataclasses.replace(agg, curves=curves), agg.variants, "base", pal),
-            F.cost_figure(agg, summary, R.variant_costs(agg.runs, agg.variants), "top1", "base", pal)]
+            F.cost_figure(found, pal)]
     for fig in figs:
         accuracy = [ax for ax in fig.axes if "accuracy" in ax.get_ylabel().lower() or ax.get_ylabel() == ""]
         assert accuracy

@@ -258,8 +258,9 @@ def test_several_metrics_one_table_each(small, capsys):
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["--correction", "bonferroni"], "--correction: invalid choice"),
-    (["--interval", "normal"], "--interval: invalid choice"),
+    (["--correction", "bonferroni"], "--correction: 'bonferroni' is not one of holm, bh, none"),
+    (["--interval", "normal"], "--interval: 'normal' is not one of t, bootstrap"),
+    (["--min-effect", "much"], "--min-effect: 'much' is not a number"),
     (["--min-effect", "-0.3"], "--min-effect: -0.3 must be a positive number"),
     (["--min-effect", "nan"], "--min-effect: nan must be a positive number"),
     (["--metric", "top1,top7"], "--metric: 'top7' is in no done run"),

@@ -19,6 +19,7 @@ from vt_core.files import open_regular
 from vt_core.overrides import ConfigError
 
 INDEX_FILE = "grid.json"
+DEFAULT_METRIC = "top1"  # of an index written before grid.json carried its grid's METRIC
 # a variant's name as a grid may add it (ablations.planning.grid), and a run id: one plain folder name
 _VARIANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-=]*$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-=]*$")
@@ -55,8 +56,8 @@ class GridIndex:
     axes: list[str]
     variants: list[str]
     grid: str | None = None
-    baseline: str | None = None
-    metric: str | None = None
+    baseline: str | None = None  # None: the report compares with the first variant
+    metric: str = DEFAULT_METRIC  # an index written without one: the grids' default
     description: str | None = None
     paper: dict[str, float] = field(default_factory=dict)
     data_seed_follows_seed: bool | None = None
@@ -107,7 +108,7 @@ def check_index(data: Any, path: Path) -> GridIndex:
                         "a list of variant names (letters, digits, _ . + - =)", []),
         grid=_field(data, "grid", path, text, "a string"),
         baseline=_field(data, "baseline", path, text, "a variant's name"),
-        metric=_field(data, "metric", path, text, "a result.json key (a string)"),
+        metric=_field(data, "metric", path, text, "a result.json key (a string)", DEFAULT_METRIC),
         description=_field(data, "description", path, text, "a string"),
         paper=_field(data, "paper", path, _numbers_by_name, "an object of variant → finite number", {}),
         data_seed_follows_seed=_field(data, "data_seed_follows_seed", path, lambda v: isinstance(v, bool),

@@ -20,6 +20,7 @@ names, so the Slurm report job can call ``write_report`` without the grid module
 
 The modules, in the order the data flows:
 
+    vocabulary  Interval, Correction, Verdict: the report's choices and verdicts, each with its labels
     keys        metric and cost keys, labels, direction (higher or lower is better), run states
     selection   which entries of grid.json count: one setting, one run per (variant, seed)
     readers     one run folder: result.json, metrics.jsonl, error.txt
@@ -29,6 +30,8 @@ The modules, in the order the data flows:
                 (BCa bootstrap), power (detectable difference, seeds needed), variance (init × data)
     provenance  commits, dirty trees and package versions of the runs
     budget      estimated against measured device-hours
+    findings    one metric's Aggregate, summary, costs, baseline and paper numbers, as one object
+    methods     the methods paragraph and the LaTeX caption, from the same clauses
     table       the table model (its columns, cells and which cell is emphasised)
     formats     the table as CSV, Markdown, LaTeX and HTML
     figures/    bars, curves, cost, resolution and their shared style
@@ -40,6 +43,7 @@ The modules, in the order the data flows:
 
 from .cli import main
 from .figures import merged_variants
+from .findings import Findings
 from .formats import table_csv, table_html, table_latex, table_markdown, tex_escape
 from .keys import ALPHA, CONFIDENCE, COSTS, METRICS, STATUSES, higher_is_better, metric_label
 from .load import Aggregate, aggregate, load_index
@@ -47,11 +51,12 @@ from .sections import verdict_lines
 from .selection import ReportError
 from .stats import StatOptions, compare, pareto_front, summarize, t_interval, variant_costs
 from .table import Cell, Table, build_table, effect_text, superiority_text, verdict_text
+from .vocabulary import Correction, Interval, Verdict
 from .write import write_report
 
 __all__ = [
-    "ALPHA", "CONFIDENCE", "COSTS", "METRICS", "STATUSES", "Aggregate", "Cell", "ReportError", "StatOptions", "Table",
-    "aggregate",
+    "ALPHA", "CONFIDENCE", "COSTS", "METRICS", "STATUSES", "Aggregate", "Cell", "Correction", "Findings", "Interval",
+    "ReportError", "StatOptions", "Table", "Verdict", "aggregate",
     "build_table", "compare", "higher_is_better", "load_index", "main", "merged_variants", "metric_label",
     "pareto_front", "summarize", "t_interval", "table_csv", "table_html", "table_latex", "table_markdown",
     "tex_escape", "variant_costs", "verdict_lines", "write_report", "effect_text", "superiority_text", "verdict_text",

@@ -12,7 +12,6 @@ option), 1 the output cannot be written (a full or read-only disk), one line on 
 from __future__ import annotations
 
 import argparse
-import math
 import shlex
 import sys
 
@@ -20,20 +19,18 @@ from vt_core import exit_codes
 from vt_core.cli import OneLineParser
 from vt_core.overrides import ConfigError
 
-from .multiplicity import CORRECTIONS
 from .output import ReportWriteError
-from .stats import INTERVALS
+from .stats import StatOptions
+from .vocabulary import Correction, Interval
 from .write import write_report
 
 
-def _positive(text: str) -> float:
+def _number(text: str) -> float:
+    """A number; whether it is a sensible one is StatOptions' to say (the one check of the options)."""
     try:
-        x = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(x) and x > 0):
-        raise argparse.ArgumentTypeError(f"{text} must be a positive number (a difference in the metric's units)")
-    return x
 
 
 def _check_paths(args: argparse.Namespace) -> None:
@@ -55,19 +52,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metric", help="keys of result.json, comma-separated, one table each, the first the main one "
                                     "(default: the grid's METRIC); val_loss, val_top1, val_top5 name loss, top1, top5")
     p.add_argument("--profile", help="report this profile's runs (default: the setting run last)")
-    p.add_argument("--correction", choices=CORRECTIONS, default="holm",
+    p.add_argument("--correction", default="holm", metavar="{" + ",".join(Correction) + "}",
                    help="multiple-comparison correction over each table's comparisons (default: holm)")
-    p.add_argument("--interval", choices=INTERVALS, default="t",
+    p.add_argument("--interval", default="t", metavar="{" + ",".join(Interval) + "}",
                    help="95%% intervals from the t-distribution or the BCa bootstrap (default: t)")
-    p.add_argument("--min-effect", type=_positive, metavar="DELTA",
+    p.add_argument("--min-effect", type=_number, metavar="DELTA",
                    help="a difference that matters, in the metric's units: the seeds needed to detect it")
     args = p.parse_args(argv)
     cmd = shlex.join(["python", "ablations/report.py", *(sys.argv[1:] if argv is None else argv)])
     try:
+        options = StatOptions(correction=args.correction, interval=args.interval, min_effect=args.min_effect)
         _check_paths(args)
         path = write_report(args.grid, runs_dir=args.runs_dir, out_dir=args.out, metric=args.metric,
-                            profile=args.profile, command=cmd, correction=args.correction, interval=args.interval,
-                            min_effect=args.min_effect)
+                            profile=args.profile, command=cmd, correction=options.correction,
+                            interval=options.interval, min_effect=options.min_effect)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return exit_codes.BAD_INPUT

@@ -25,16 +25,16 @@ import pandas as pd
 
 from .multiplicity import power_alpha
 from .power import seeds_needed
+from .vocabulary import Correction, Verdict
 
 MIN_SEEDS = 3
-TOO_FEW = "too few seeds"
 
 
-def plan_too_few(frame: pd.DataFrame, *, alpha: float, correction: str, power: float, min_effect: float | None,
+def plan_too_few(frame: pd.DataFrame, *, alpha: float, correction: Correction, power: float, min_effect: float | None,
                  baseline_std: float, baseline_n: int) -> None:
     """``plan_effect`` (the Δ planned for), ``seeds_needed`` (per variant, at least ``MIN_SEEDS``) and
-    ``seeds_more`` of each row whose verdict is ``TOO_FEW``, at the level of the family it would join."""
-    few = (frame["verdict"] == TOO_FEW).to_numpy()
+    ``seeds_more`` of each row whose verdict is ``Verdict.TOO_FEW``, at the level of the family it would join."""
+    few = (frame["verdict"] == Verdict.TOO_FEW).to_numpy()
     if not few.any():
         return
     family = int(frame["p_value"].notna().sum() + few.sum())

@@ -8,9 +8,12 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ablations.planning.grid_index import GridIndex
 
 from .keys import COSTS, METRICS, MODEL_COSTS, STATUSES, cell, device_kind
 from .provenance import packages_text
@@ -56,18 +59,18 @@ class Aggregate:
     transfers: dict[str, dict[str, Any]] = field(default_factory=dict)  # run id → its transfer.json
 
 
-def load_index(grid_name: str, runs_dir: str | Path = "runs") -> dict[str, Any]:
+def load_index(grid_name: str, runs_dir: str | Path = "runs") -> GridIndex:
     from ablations.planning.grid_index import read_index
 
     path = Path(runs_dir) / grid_name / "grid.json"
     try:
-        index = read_index(path).data  # every field checked (ablations.planning.grid_index): one line naming a bad one
+        index = read_index(path)  # every field checked (ablations.planning.grid_index): one line naming a bad one
     except FileNotFoundError:
         raise ReportError(f"{path}: no such file (launch the grid first: "
                           f"python ablations/launch.py --grid {grid_name})") from None
-    if not index["runs"]:  # nothing was planned: there is nothing to report (and nothing is written)
+    if not index.runs:  # nothing was planned: there is nothing to report (and nothing is written)
         raise ReportError(f"{path}: no runs in it (plan and launch the grid: python ablations/launch.py --grid "
-                          f"{index.get('grid', grid_name)})")
+                          f"{index.grid or grid_name})")
     return index
 
 
@@ -101,7 +104,7 @@ def aggregate(grid_name: str, runs_dir: str | Path = "runs", *, profile: str | N
     ``excluded``.
     """
     gdir = Path(runs_dir) / grid_name
-    index = index if index is not None else load_index(grid_name, runs_dir)
+    index = index if index is not None else load_index(grid_name, runs_dir).data
     problems: list[str] = []
     excluded: list[str] = []
     variants, entries = current_variants(index, valid_entries(index, gdir, problems), excluded)

@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import false_discovery_control
 
-CORRECTIONS = ("holm", "bh", "none")
-NAMES = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "none"}
+from .vocabulary import Correction
 
 
 def holm(p: np.ndarray) -> np.ndarray:
@@ -30,21 +29,20 @@ def holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def adjust(p: np.ndarray, method: str) -> np.ndarray:
+def adjust(p: np.ndarray, method: Correction | str) -> np.ndarray:
     """The family's adjusted p-values (NaN stays NaN and is not counted in the family)."""
-    if method not in CORRECTIONS:
-        raise ValueError(f"correction: {method!r} is not one of {', '.join(CORRECTIONS)}")
+    method = Correction(method)
     p = np.asarray(p, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
-    if not ok.any() or method == "none":
+    if not ok.any() or method is Correction.NONE:
         out[ok] = p[ok]
         return out
-    out[ok] = holm(p[ok]) if method == "holm" else false_discovery_control(p[ok], method="bh")
+    out[ok] = holm(p[ok]) if method is Correction.HOLM else false_discovery_control(p[ok], method="bh")
     return out
 
 
-def power_alpha(alpha: float, family: int, method: str) -> float:
+def power_alpha(alpha: float, family: int, method: Correction | str) -> float:
     """The level one comparison must reach when it is the family's only real difference: α / m under
     Holm (its first step) and Benjamini–Hochberg (rank 1 of m), α without a correction."""
     return alpha if method == "none" or family < 1 else alpha / family

@@ -16,6 +16,7 @@ from .keys import decimals, is_percent
 from .provenance import provenance
 from .stats import seed_design, seed_text
 from .table import Cell, Table
+from .vocabulary import Verdict
 
 SOURCE = "two-way random-effects ANOVA without replication (Searle, Casella & McCulloch, Variance Components, 1992)"
 
@@ -48,7 +49,7 @@ def seeds_section(runs: pd.DataFrame, summary: pd.DataFrame, metric: str, couple
             f"and augmentation alone.")]
     unit = " pp" if is_percent(metric) else ""
     items = [_sources_line(str(v), s, decimals(metric), unit) for v, s in summary.iterrows()
-             if not s["verdict"].startswith("same runs")]
+             if s["verdict"] != Verdict.SAME_RUNS]
     return [Heading("Sources of randomness"), Paragraph(
         f"The grid varies the initialisation seed (`train.seed`: {init_list}) and the data-order / augmentation "
         f"seed (`data.seed`: {data_list}) independently, and comparisons are paired on both. Each variant's "

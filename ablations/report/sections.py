@@ -9,20 +9,24 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .document import Block, FigureBlock, Heading, Items, Paragraph, TableBlock
-from .few_seeds import MIN_SEEDS, TOO_FEW
+from .few_seeds import MIN_SEEDS
 from .figures.style import chance_level
+from .findings import Findings
 from .keys import STATUSES, cell, decimals, higher_is_better, is_percent, metric_label, seed_key
-from .load import Aggregate
-from .multiplicity import NAMES
+from .methods import Methods
 from .power import MAX_SEEDS
 from .run_sections import cost_section, provenance_section, seeds_section, transfer_section
 from .stats import StatOptions, memory_kinds
 from .table import Table, effect_text, fmt_number, fmt_p, superiority_text, verdict_text
+from .vocabulary import Correction, Interval, Verdict
+
+if TYPE_CHECKING:
+    from ablations.planning.grid_index import GridIndex
 
 LIST_MAX = 60  # runs / problems listed one by one in report.md; the rest are counted
 DATA_FILES = ("table.csv", "table.md", "table.tex", "summary.csv", "runs.csv", "curves.csv")
@@ -47,14 +51,9 @@ class Content:
     """What the sections are written from."""
 
     name: str
-    index: dict[str, Any]  # grid.json
-    agg: Aggregate
-    metric: str
-    baseline: str
-    alpha: float
-    summary: pd.DataFrame
+    index: GridIndex  # grid.json
+    findings: Findings  # the main metric's
     table: Table
-    paper: dict[str, float]
     figures: list[tuple[str, Path]]  # (stem, PNG)
     problems: list[str]  # besides agg.problems: figures that failed, the grid's metric missing
     command: str
@@ -68,28 +67,30 @@ class Content:
 
 
 def report_blocks(c: Content) -> list[Block]:
-    coupled = c.agg.grid.get("data_seed_follows_seed") is True
-    return [*_overview(c), *_results(c), Heading("Verdicts"), Items(verdict_lines(c.summary, c.metric, c.baseline)),
-            *_other_metrics(c), *seeds_section(c.agg.runs, c.summary, c.metric, coupled=coupled), *_figures(c),
-            *cost_section(c.agg.runs, c.agg.variants), *transfer_section(c.agg.runs, c.agg.transfers),
-            *_unfinished(c), *_problems(c), *provenance_section(c.agg.runs), *_reproduce(c)]
+    f = c.findings
+    coupled = f.agg.grid.get("data_seed_follows_seed") is True
+    return [*_overview(c), *_results(c), Heading("Verdicts"), Items(verdict_lines(f.summary, f.metric, f.baseline)),
+            *_other_metrics(c), *seeds_section(f.agg.runs, f.summary, f.metric, coupled=coupled), *_figures(c),
+            *cost_section(f.agg.runs, f.agg.variants), *transfer_section(f.agg.runs, f.agg.transfers),
+            *_unfinished(c), *_problems(c), *provenance_section(f.agg.runs), *_reproduce(c)]
 
 
 def _overview(c: Content) -> list[Block]:
-    runs = c.agg.runs
+    f = c.findings
+    runs = f.agg.runs
     counts = Counter(runs["status"].astype(str))
     status_line = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts.get(s))
-    direction = "higher is better" if higher_is_better(c.metric) else "lower is better"
+    direction = "higher is better" if higher_is_better(f.metric) else "lower is better"
     seeds = sorted(set(runs["seed"]), key=seed_key)
     blocks: list[Block] = [Heading(f"Ablation report: {c.name}", 1)]
-    if c.index.get("description"):
-        blocks.append(Paragraph(str(c.index["description"]).strip()))
-    blocks.append(Paragraph(f"**Profile** `{c.agg.profile}` · **baseline** `{c.baseline}` · **metric** `{c.metric}` "
+    if c.index.description:
+        blocks.append(Paragraph(c.index.description.strip()))
+    blocks.append(Paragraph(f"**Profile** `{f.agg.profile}` · **baseline** `{f.baseline}` · **metric** `{f.metric}` "
                             f"({direction}) · **seeds** {', '.join(map(str, seeds)) or '—'} · **runs** {len(runs)}: "
                             f"{status_line or 'none'}."))
-    if c.agg.setting:
+    if f.agg.setting:
         blocks.append(Paragraph("Settings shared by every run: "
-                                + ", ".join(f"`{k}={cell(v)}`" for k, v in c.agg.setting.items()) + "."))
+                                + ", ".join(f"`{k}={cell(v)}`" for k, v in f.agg.setting.items()) + "."))
     if c.eval_only:
         blocks.append(Paragraph("The grid evaluates without training (`train.epochs = 0`): every variant's weights "
                                 "are evaluated as loaded, so there are no learning curves; the seeds differ in what "
@@ -98,47 +99,21 @@ def _overview(c: Content) -> list[Block]:
 
 
 def _results(c: Content) -> list[Block]:
+    f = c.findings
     details: list[Block] = []
     if c.table.details is not None:
         details = [Heading("Details", 3), Paragraph("The columns a reader needs second; `table.csv` has every number "
                                                     "of both tables."), TableBlock(c.table.details)]
-    return [Heading("Results"), TableBlock(c.table), Paragraph(methods_note(c.options, c.baseline, c.summary) + (
+    return [Heading("Results"), TableBlock(c.table), Paragraph(_methods(c).paragraph() + (
         " Costs are medians over the variant's finished runs (params and GMACs of the model; throughput and peak "
-        "memory as measured while training)." + _memory_note(memory_kinds(c.agg.runs))
-        + (" **Paper**: the published number." if c.paper else "")
-        + (" **Transferred**: what the runs took from pretrained weights." if c.agg.transfers else ""))), *details]
+        "memory as measured while training)." + _memory_note(memory_kinds(f.agg.runs))
+        + (" **Paper**: the published number." if f.paper else "")
+        + (" **Transferred**: what the runs took from pretrained weights." if f.agg.transfers else ""))), *details]
 
 
-def methods_note(o: StatOptions, baseline: str, summary: pd.DataFrame) -> str:
-    """How every statistic of a table was computed, in one paragraph."""
-    family = int(summary["p_value"].notna().sum())
-    comparisons = f"{family} comparison{'s' * (family != 1)}"
-    interval = ("the BCa bootstrap (Efron 1987; 9,999 resamples, seeds resampled in pairs where paired)"
-                if o.interval == "bootstrap" else "the t-distribution")
-    if o.correction == "none":
-        correction, level = "not corrected for multiple comparisons", f"α = {o.alpha:g}"
-    else:
-        ref = "Holm 1979" if o.correction == "holm" else "Benjamini & Hochberg 1995"
-        correction = (f"adjusted over the family of the {comparisons} with `{baseline}` by {NAMES[o.correction]} "
-                      f"({ref}), the verdict taken from the adjusted p")
-        level = f"α/{max(family, 1)}, the level a lone real difference among the {comparisons} must reach"
-    text = (f"Mean ± std over the seeds of the finished runs; 95 % intervals of the means and of Δ from {interval}, "
-            f"each on its own (not simultaneous); an accuracy's interval is cut to [0, 100] and a loss's to ≥ 0, "
-            f"the values a mean can take. Δ: difference to `{baseline}`, tested with a paired t-test when "
-            f"both have the same seeds and Welch's t-test otherwise (α = {o.alpha:g}, two-sided), p-values "
-            f"{correction}. Below {MIN_SEEDS} seeds on either side there is no test, effect size or verdict: the "
-            f"row says how many more seeds would detect the difference seen so far (or `--min-effect`). A "
-            f"difference whose own interval excludes 0 but which the correction does not decide reads \"no "
-            f"detectable difference after …\". Bold: the best mean, only where the corrected test decides it (a "
-            f"'better' variant, or a baseline every other variant is 'worse' than). Details: effect size, Hedges' g "
-            f"(independent seeds) or d_z (paired), and P(beats), the probability that the variant beats "
-            f"`{baseline}` on a random seed (McGraw & Wong 1992), each with its 95 % interval (noncentral t) or not "
-            f"at all, an effect beyond ±10 as `> 10` with the raw Δ; detectable Δ: the smallest difference the "
-            f"comparison detects with 80 % power at its seeds and observed spread (Cohen 1988), at {level}.")
-    if o.min_effect is not None:
-        text += (f" Seeds for Δ = {o.min_effect:g}: the seeds per variant that would detect a difference of "
-                 f"{o.min_effect:g} with 80 % power at the same level and spread.")
-    return text
+def _methods(c: Content) -> Methods:
+    f = c.findings
+    return Methods(c.options, f.baseline, int(f.summary["p_value"].notna().sum()))
 
 
 def _memory_note(kinds: set[str]) -> str:
@@ -158,24 +133,24 @@ def verdict_lines(summary: pd.DataFrame, metric: str, baseline: str) -> list[str
     base_n = int(summary.loc[baseline, "n"]) if baseline in summary.index else 0
     lines = []
     for v, s in summary.iterrows():
-        verdict = s["verdict"]
+        verdict = Verdict(s["verdict"])
         diff = f"{fmt_number(s['diff'], d, True)}{unit} vs `{baseline}`"
-        if verdict == "baseline":
+        if verdict is Verdict.BASELINE:
             lines.append(_baseline_line(v, s, d))
-        elif verdict.startswith("same runs"):
+        elif verdict is Verdict.SAME_RUNS:
             lines.append(f"`{v}`: the same configuration, and so the same runs, as `{baseline}`.")
-        elif verdict == "no finished runs":
+        elif verdict is Verdict.NO_RUNS:
             lines.append(f"`{v}`: no finished runs.")
         elif math.isfinite(s["p_value"]):
             ci = ""
             if math.isfinite(s["diff_low"]):
-                method = " (BCa bootstrap)" if s.get("interval") == "BCa" else ""
+                method = f" ({Interval(s['interval']).short})" if s["interval"] == Interval.BOOTSTRAP else ""
                 ci = f" (95 % CI{method} [{fmt_number(s['diff_low'], d, True)}, {fmt_number(s['diff_high'], d, True)}])"
             lines.append(f"`{v}`: {diff}{ci}, {s['test']} t-test {p_clause(s['p_value'])} → "
-                         f"**{verdict_text(s, metric)}**{_adjusted(s, family)}{_effects(s, baseline, d)}"
+                         f"**{verdict_text(s, metric, baseline)}**{_adjusted(s, family)}{_effects(s, baseline, d)}"
                          f"{_power_clause(s, d, unit, base_n)}.")
-        elif verdict == TOO_FEW:
-            lines.append(f"`{v}`: {diff}; **{verdict_text(s, metric)}**{_too_few_clause(s, base_n)}.")
+        elif verdict is Verdict.TOO_FEW:
+            lines.append(f"`{v}`: {diff}; **{verdict_text(s, metric, baseline)}**{_too_few_clause(s, base_n)}.")
         elif math.isfinite(s["diff"]):
             lines.append(f"`{v}`: {diff}; **{verdict}**.")
         else:
@@ -184,11 +159,11 @@ def verdict_lines(summary: pd.DataFrame, metric: str, baseline: str) -> list[str
 
 
 def _adjusted(s: pd.Series, family: int) -> str:
-    correction = s.get("correction", "")
-    if not correction or correction == "none":
+    correction = s.get("correction")
+    if not isinstance(correction, str) or correction in ("", Correction.NONE):
         return " (not corrected for multiple comparisons)"
     p_adj = float(s["p_adj"])
-    return f" ({NAMES[correction]}-adjusted {p_clause(p_adj)} over {family} comparison{'s' * (family != 1)})"
+    return f" ({Correction(correction).label}-adjusted {p_clause(p_adj)} over {family} comparison{'s' * (family != 1)})"
 
 
 def _effects(s: pd.Series, baseline: str, d: int) -> str:
@@ -226,7 +201,7 @@ def _power_clause(s: pd.Series, d: int, unit: str, base_n: int) -> str:
         seeds = (f"{int(s['n'])} paired seeds" if s["test"] == "paired"
                  else f"{int(s['n'])} and {base_n} seeds (Welch)")
         at = f"80 % power at α = {s['mde_alpha']:.3g} with {seeds}"
-        if s["verdict"] == "no detectable difference":
+        if s["verdict"] == Verdict.NO_DIFFERENCE:
             out += f"; a difference up to ±{fmt_number(mde, d)}{unit} could have been missed ({at} needs " \
                    f"|Δ| ≥ {fmt_number(mde, d)}{unit})"
         else:
@@ -267,19 +242,20 @@ def _other_metrics(c: Content) -> list[Block]:
 
 
 def _figures(c: Content) -> list[Block]:
+    f = c.findings
     if not c.figures:
         return [Paragraph("No figures: no run has finished yet.")]
-    paper = "; red diamonds: the paper's numbers" if c.paper else ""
-    interval = "BCa bootstrap interval" if c.options.interval == "bootstrap" else "t-interval"
+    paper = "; red diamonds: the paper's numbers" if f.paper else ""
     return [Heading("Figures"), *[FigureBlock(path, CAPTIONS[stem].format(
-        metric=metric_label(c.metric), baseline=c.baseline, paper=paper, interval=interval,
+        metric=metric_label(f.metric), baseline=f.baseline, paper=paper, interval=c.options.interval.label,
         chance=_chance_clause(c, stem))) for stem, path in c.figures]]
 
 
 def _chance_clause(c: Content, stem: str) -> str:
     """What the dotted red line of a figure is, where it has one (the accuracy it plots on a probe)."""
-    resolution = c.metric if c.metric in ("top1", "top5", "loss") else "top1"
-    level = chance_level(c.agg, {"curves": "val_top1", "resolution": resolution}.get(stem, c.metric))
+    f = c.findings
+    resolution = f.metric if f.metric in ("top1", "top5", "loss") else "top1"
+    level = chance_level(f.agg, {"curves": "val_top1", "resolution": resolution}.get(stem, f.metric))
     if level is None:
         return ""
     return (f"; the red dotted line is chance on the probe ({level:g} %: what a model that cannot tell the "
@@ -287,7 +263,8 @@ def _chance_clause(c: Content, stem: str) -> str:
 
 
 def _unfinished(c: Content) -> list[Block]:
-    unfinished = c.agg.runs[c.agg.runs["status"] != "done"]
+    f = c.findings
+    unfinished = f.agg.runs[f.agg.runs["status"] != "done"]
     if not len(unfinished):
         return []
     items = [f"`{r.variant}` seed {r.seed} (`{r.run_id}`): **{r.status}**" + (f": {r.note}" if r.note else "")
@@ -299,7 +276,8 @@ def _unfinished(c: Content) -> list[Block]:
 
 
 def _problems(c: Content) -> list[Block]:
-    problems, excluded = c.agg.problems + c.problems, c.agg.excluded
+    f = c.findings
+    problems, excluded = f.agg.problems + c.problems, f.agg.excluded
     if not (problems or excluded):
         return []
     items = [str(p) for p in problems[:LIST_MAX]] + [f"excluded: {e}" for e in excluded[:LIST_MAX]]
@@ -308,7 +286,7 @@ def _problems(c: Content) -> list[Block]:
 
 
 def _reproduce(c: Content) -> list[Block]:
-    runs = c.agg.runs
+    runs = c.findings.agg.runs
     run_commits = sorted({str(x) for x in runs.get("commit", pd.Series(dtype=object)).dropna()})
     devices = sorted({str(x) for x in runs.get("device", pd.Series(dtype=object)).dropna()})
     files = ", ".join(f"`{f}`" for f in DATA_FILES)

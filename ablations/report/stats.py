@@ -21,13 +21,14 @@ import pandas as pd
 from scipy.special import stdtr, stdtrit
 
 from .effects import cohens_dz, hedges_g, standardised_interval, superiority, superiority_interval
-from .few_seeds import MIN_SEEDS, TOO_FEW, plan_too_few
+from .few_seeds import MIN_SEEDS, plan_too_few
 from .keys import ALPHA, CONFIDENCE, MODEL_COSTS, STATUSES, bounds, device_kind, higher_is_better, seed_key
-from .multiplicity import CORRECTIONS, adjust, power_alpha
+from .multiplicity import adjust, power_alpha
 from .power import POWER, detectable_difference, seeds_needed, welch_df
 from .resample import SEED, bootstrap_difference, bootstrap_mean
 from .selection import ReportError
 from .variance import NO_DECOMPOSITION, seed_sources
+from .vocabulary import Correction, Interval, Verdict, parse
 
 # every key ``compare`` returns but the verdict, unset: the row of a variant that is not compared
 NO_COMPARISON: dict[str, Any] = {"diff": math.nan, "diff_low": math.nan, "diff_high": math.nan, "interval": "",
@@ -39,26 +40,24 @@ NO_COMPARISON: dict[str, Any] = {"diff": math.nan, "diff_low": math.nan, "diff_h
 NO_FAMILY: dict[str, Any] = {"p_adj": math.nan, "correction": "", "mde": math.nan, "mde_alpha": math.nan,
                              "min_effect": math.nan, "seeds_needed": math.nan, "plan_effect": math.nan,
                              "seeds_more": math.nan}
-INTERVALS = ("t", "bootstrap")
 COST_COLUMNS = {"params_m": "params", "gmacs": "gmacs", "train_img_per_s": "train_img_per_s",
                 "peak_mem_mb": "peak_mem_mb"}  # per-variant cost column → the runs table's column
 
 
 @dataclass(frozen=True)
 class StatOptions:
-    """How a report's statistics are computed (the command line's --correction, --interval, --min-effect)."""
+    """How a report's statistics are computed (the command line's --correction, --interval, --min-effect):
+    the one place they are checked; a string choice becomes its enum member here."""
 
     alpha: float = ALPHA
-    correction: str = "holm"
-    interval: str = "t"
+    correction: Correction = Correction.HOLM
+    interval: Interval = Interval.T
     min_effect: float | None = None
     bootstrap_seed: int = SEED
 
     def __post_init__(self) -> None:
-        if self.correction not in CORRECTIONS:
-            raise ReportError(f"--correction: {self.correction!r} is not one of {', '.join(CORRECTIONS)}")
-        if self.interval not in INTERVALS:
-            raise ReportError(f"--interval: {self.interval!r} is not one of {', '.join(INTERVALS)}")
+        object.__setattr__(self, "correction", parse(Correction, self.correction, "--correction"))
+        object.__setattr__(self, "interval", parse(Interval, self.interval, "--interval"))
         if self.min_effect is not None and not (math.isfinite(self.min_effect) and self.min_effect > 0):
             raise ReportError(f"--min-effect: {self.min_effect} must be a positive number (in the metric's units)")
         if not 0 < self.alpha < 1:
@@ -91,14 +90,14 @@ def _t_two_sided_p(t: float, df: float) -> float:
     return float(2.0 * stdtr(df, -abs(t)))
 
 
-def describe(values: Mapping[Any, float], confidence: float = CONFIDENCE, *, interval: str = "t",
+def describe(values: Mapping[Any, float], confidence: float = CONFIDENCE, *, interval: Interval = Interval.T,
              bootstrap_seed: int = SEED) -> dict[str, Any]:
     """n, mean, std, the interval of the mean (t or BCa bootstrap) and the seeds of one variant's values by seed."""
     mean, std, lo, hi = t_interval(list(values.values()), confidence)
-    if interval == "bootstrap":
+    if Interval(interval) is Interval.BOOTSTRAP:
         lo, hi = bootstrap_mean(np.fromiter(values.values(), float), confidence=confidence, seed=bootstrap_seed)
     return {"n": len(values), "mean": mean, "std": std, "ci_low": lo, "ci_high": hi,
-            "ci_method": "BCa" if interval == "bootstrap" else "t",
+            "ci_method": Interval(interval),
             "seeds": ",".join(seed_text(s) for s in sorted(values, key=seed_key))}
 
 
@@ -108,7 +107,8 @@ def seed_text(seed: Any) -> str:
 
 
 def compare(variant: Mapping[Any, float] | pd.Series, baseline: Mapping[Any, float] | pd.Series, *,
-            higher_better: bool = True, alpha: float = ALPHA, confidence: float = CONFIDENCE, interval: str = "t",
+            higher_better: bool = True, alpha: float = ALPHA, confidence: float = CONFIDENCE,
+            interval: Interval = Interval.T,
             bootstrap_seed: int = SEED, min_seeds: int = MIN_SEEDS) -> dict[str, Any]:
     """The difference ``variant − baseline`` (values by seed: a dict or a Series) with its interval,
     test and effect sizes (each with its interval).
@@ -118,17 +118,16 @@ def compare(variant: Mapping[Any, float] | pd.Series, baseline: Mapping[Any, flo
     the BCa bootstrap interval; the p-value is the t-test's either way. Returns the keys of
     ``NO_COMPARISON`` and the verdict at ``alpha`` (uncorrected: ``summarize`` corrects it). With
     fewer than ``min_seeds`` on either side: the difference and the spread to plan from (``test``
-    names the test it will get), no test, no effect sizes, the verdict ``too few seeds``.
+    names the test it will get), no test, no effect sizes, the verdict ``Verdict.TOO_FEW``.
     """
-    if interval not in INTERVALS:
-        raise ValueError(f"interval: {interval!r} is not one of {', '.join(INTERVALS)}")
+    interval = Interval(interval)
     v = {k: float(x) for k, x in variant.items() if math.isfinite(x)}
     b = {k: float(x) for k, x in baseline.items() if math.isfinite(x)}
     out = dict(NO_COMPARISON)
     if not v:
-        return {**out, "verdict": "no finished runs"}
+        return {**out, "verdict": Verdict.NO_RUNS}
     if not b:
-        return {**out, "verdict": "no baseline runs to compare with"}
+        return {**out, "verdict": Verdict.NO_BASELINE_RUNS}
     vx, bx = np.fromiter(v.values(), float), np.fromiter(b.values(), float)
     out["diff"] = float(vx.mean() - bx.mean())
     paired = set(v) == set(b)
@@ -139,21 +138,21 @@ def compare(variant: Mapping[Any, float] | pd.Series, baseline: Mapping[Any, flo
         spread = {"test": "paired" if paired else "Welch"}
         if len(v) > 1 and len(b) > 1 and paired:
             spread["sd_diff"] = float((vx - bx).std(ddof=1))
-        return {**out, **spread, "verdict": TOO_FEW}
+        return {**out, **spread, "verdict": Verdict.TOO_FEW}
     out.update(_paired(vx, bx) if paired else _welch(vx, bx))
     diff, se, df = out["diff"], out["se"], out["df"]
     if not se > 0:  # every seed gives the same difference: a t-test is undefined (not p = 0), no effect size
         out.update(effect=math.nan, effect_kind="")
-        return {**_drop_internal(out), "verdict": "no test: no variance over seeds"}
+        return {**_drop_internal(out), "verdict": Verdict.NO_VARIANCE}
     _effect_intervals(out, higher_better, confidence)
     t = diff / se
-    if interval == "bootstrap":
+    if interval is Interval.BOOTSTRAP:
         lo, hi = bootstrap_difference(vx, bx, paired=paired, confidence=confidence, seed=bootstrap_seed)
     else:
         half = _t_quantile(0.5 + confidence / 2, df) * se
         lo, hi = diff - half, diff + half
     p = _t_two_sided_p(t, df)
-    out.update(t=t, p_value=p, diff_low=lo, diff_high=hi, interval="BCa" if interval == "bootstrap" else "t")
+    out.update(t=t, p_value=p, diff_low=lo, diff_high=hi, interval=interval)
     return {**out, "verdict": verdict_of(p, diff, alpha, higher_better)}
 
 
@@ -199,10 +198,10 @@ def _drop_internal(out: dict[str, Any]) -> dict[str, Any]:
     return {k: x for k, x in out.items() if not k.startswith("_")}
 
 
-def verdict_of(p: float, diff: float, alpha: float, higher_better: bool) -> str:
+def verdict_of(p: float, diff: float, alpha: float, higher_better: bool) -> Verdict:
     if p < alpha and diff != 0:
-        return "better" if (diff > 0) == higher_better else "worse"
-    return "no detectable difference"
+        return Verdict.BETTER if (diff > 0) == higher_better else Verdict.WORSE
+    return Verdict.NO_DIFFERENCE
 
 
 def pair_keys(runs: pd.DataFrame) -> np.ndarray:
@@ -245,7 +244,8 @@ def _samples(runs: pd.DataFrame, metric: str, variants: list[str]
 
 
 def summarize(runs: pd.DataFrame, metric: str, baseline: str, variants: list[str] | None = None, *,
-              alpha: float = ALPHA, confidence: float = CONFIDENCE, correction: str = "holm", interval: str = "t",
+              alpha: float = ALPHA, confidence: float = CONFIDENCE, correction: Correction = Correction.HOLM,
+              interval: Interval = Interval.T,
               min_effect: float | None = None, power: float = POWER, bootstrap_seed: int = SEED) -> pd.DataFrame:
     """Statistics per variant (index) of one metric over its done runs' seeds.
 
@@ -255,8 +255,7 @@ def summarize(runs: pd.DataFrame, metric: str, baseline: str, variants: list[str
     units), the seeds needed to detect that. Where the runs vary both the init and the data seed,
     each variant's variance is split into the two (``variance.py``).
     """
-    if correction not in CORRECTIONS:
-        raise ValueError(f"correction: {correction!r} is not one of {', '.join(CORRECTIONS)}")
+    correction, interval = Correction(correction), Interval(interval)
     variants = variants if variants is not None else list(dict.fromkeys(runs["variant"]))
     higher = higher_is_better(metric)
     values, run_ids, counts = _samples(runs, metric, variants)
@@ -267,9 +266,9 @@ def summarize(runs: pd.DataFrame, metric: str, baseline: str, variants: list[str
     for v in variants:
         x = values[v]
         if v == baseline:
-            cmp = {**NO_COMPARISON, "verdict": "baseline"}
+            cmp = {**NO_COMPARISON, "verdict": Verdict.BASELINE}
         elif run_ids[v] and run_ids[v] == run_ids.get(baseline):
-            cmp = {**NO_COMPARISON, "diff": 0.0 if len(x) else math.nan, "verdict": f"same runs as {baseline}"}
+            cmp = {**NO_COMPARISON, "diff": 0.0 if len(x) else math.nan, "verdict": Verdict.SAME_RUNS}
         else:
             cmp = compare(x, base, higher_better=higher, alpha=alpha, confidence=confidence, interval=interval,
                           bootstrap_seed=bootstrap_seed)
@@ -298,10 +297,10 @@ def _clipped(described: dict[str, Any], metric: str) -> dict[str, Any]:
     return described
 
 
-def _correct(frame: pd.DataFrame, correction: str, alpha: float, higher: bool) -> None:
+def _correct(frame: pd.DataFrame, correction: Correction, alpha: float, higher: bool) -> None:
     """The family's adjusted p-values, and each tested verdict taken from its adjusted one."""
     tested = frame["p_value"].notna().to_numpy()
-    frame["correction"] = np.where(tested, correction, "")
+    frame["correction"] = [correction if t else "" for t in tested]
     frame["p_adj"] = adjust(frame["p_value"].to_numpy(float), correction)
     verdicts = frame["verdict"].to_numpy(object)
     for i in np.flatnonzero(tested):
@@ -309,7 +308,7 @@ def _correct(frame: pd.DataFrame, correction: str, alpha: float, higher: bool) -
     frame["verdict"] = verdicts
 
 
-def _power(frame: pd.DataFrame, correction: str, alpha: float, power: float, min_effect: float | None) -> None:
+def _power(frame: pd.DataFrame, correction: Correction, alpha: float, power: float, min_effect: float | None) -> None:
     """The detectable difference of each tested comparison and the seeds a ``min_effect`` needs, at
     the level a lone real difference in the family must reach."""
     tested = frame["p_value"].notna().to_numpy()
@@ -329,7 +328,7 @@ def _power(frame: pd.DataFrame, correction: str, alpha: float, power: float, min
 
 
 def _baseline_of(frame: pd.DataFrame) -> Any:
-    base = frame.index[frame["verdict"] == "baseline"]
+    base = frame.index[frame["verdict"] == Verdict.BASELINE]
     return base[0] if len(base) else None
 
 

@@ -16,12 +16,11 @@ from typing import Any, Callable
 import pandas as pd
 
 from .effects import SANE_EFFECT
-from .few_seeds import TOO_FEW
+from .findings import Findings
 from .keys import ALPHA, SHORT, STATUSES, decimals, higher_is_better, is_percent, metric_label, peak_memory_labels
-from .load import Aggregate
-from .multiplicity import NAMES
 from .power import MAX_SEEDS
 from .stats import COST_COLUMNS, memory_kinds
+from .vocabulary import Correction, Interval, Verdict
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,7 @@ def _ci_cell(r: Row, d: int) -> Cell:
 
 def _diff_cell(r: Row, d: int) -> Cell:
     s = r.stats
-    if s["verdict"] == "baseline" or s["verdict"].startswith("same runs"):
+    if Verdict(s["verdict"]).is_baseline_runs:
         return Cell("")
     diff = fmt_number(s["diff"], d, True)
     if math.isfinite(s["diff_low"]):
@@ -137,25 +136,27 @@ def _diff_cell(r: Row, d: int) -> Cell:
     return Cell("")
 
 
-def verdict_text(s: pd.Series, metric: str, alpha: float = ALPHA) -> str:
+def verdict_text(s: pd.Series, metric: str, baseline: str = "the baseline", alpha: float = ALPHA) -> str:
     """The verdict as a reader gets it: below the seed floor what the seeds would take, and a
     difference the comparison's own test sees but the correction does not said as such."""
-    verdict = str(s["verdict"])
-    if verdict == TOO_FEW:
+    verdict = Verdict(s["verdict"])
+    if verdict is Verdict.SAME_RUNS:
+        return f"{verdict} as {baseline}"
+    if verdict is Verdict.TOO_FEW:
         more, effect = float(s["seeds_more"]), float(s["plan_effect"])
         many = f"more than {MAX_SEEDS:,}" if math.isinf(more) else f"{int(more)}"
         if not math.isfinite(effect):
-            return f"{TOO_FEW}: {many} more needed for a test"
+            return f"{verdict}: {many} more needed for a test"
         unit = " pp" if is_percent(metric) else ""
-        return f"{TOO_FEW}: {many} more needed for a Δ of {fmt_number(effect, decimals(metric))}{unit}"
-    correction = str(s.get("correction", ""))
-    if verdict != "no detectable difference":
-        return verdict
-    if correction not in ("", "none") and s["p_value"] < alpha:
-        return f"{verdict} after {NAMES[correction]}"
+        return f"{verdict}: {many} more needed for a Δ of {fmt_number(effect, decimals(metric))}{unit}"
+    correction = s.get("correction")
+    if verdict is not Verdict.NO_DIFFERENCE:
+        return str(verdict)
+    if isinstance(correction, str) and correction not in ("", Correction.NONE) and s["p_value"] < alpha:
+        return f"{verdict} after {Correction(correction).label}"
     if s["diff_low"] > 0 or s["diff_high"] < 0:  # a bootstrap interval that excludes 0 where the t-test does not
-        return f"{verdict} by the t-test (its {s.get('interval') or 'bootstrap'} interval excludes 0)"
-    return verdict
+        return f"{verdict} by the t-test (its {Interval(s['interval']).short} interval excludes 0)"
+    return str(verdict)
 
 
 def effect_text(s: pd.Series, d: int) -> str:
@@ -206,12 +207,12 @@ def _from_stats(*keys: str, **renamed: str) -> Callable[[Row], dict[str, Any]]:
     return lambda r: {name: r.stats[key] for name, key in pairs}
 
 
-def _statistics(metric: str, baseline: str, summary: pd.DataFrame, *, interval: str, correction: str
+def _statistics(metric: str, baseline: str, summary: pd.DataFrame, *, interval: Interval, correction: Correction
                 ) -> list[Column]:
     """The columns of the metric's statistics. First: runs, mean, interval, Δ, the corrected p (the
     raw one where uncorrected) and the verdict; in the details: the test's p, effect sizes, power."""
     d = decimals(metric)
-    method = "BCa" if interval == "bootstrap" else "t"
+    method = Interval(interval).short
     cols = [
         Column(None, lambda r: {"metric": metric}),
         Column("Runs", lambda r: {"n": int(r.stats["n"]), "planned": _planned(r.stats)}, _runs_cell, wrap=True),
@@ -221,15 +222,15 @@ def _statistics(metric: str, baseline: str, summary: pd.DataFrame, *, interval: 
                                                 "interval": method}, lambda r: _ci_cell(r, d)),
         Column(f"Δ vs {baseline} [95% CI]", _from_stats("diff", diff_ci_low="diff_low", diff_ci_high="diff_high"),
                lambda r: _diff_cell(r, d)),
-        Column("p (test)", _from_stats("test", "p_value"), _p_cell, detail=correction != "none"),
+        Column("p (test)", _from_stats("test", "p_value"), _p_cell, detail=correction is not Correction.NONE),
     ]
-    if correction != "none":
-        cols.append(Column(f"p adj. ({NAMES[correction]})", _from_stats("p_adj", "correction"), _p_adj_cell))
+    if correction is not Correction.NONE:
+        cols.append(Column(f"p adj. ({correction.label})", _from_stats("p_adj", "correction"), _p_adj_cell))
     else:
         cols.append(Column(None, _from_stats("p_adj", "correction")))
     cols.append(Column("Verdict", lambda r: {"verdict": r.stats["verdict"], "best": r.best,
-                                             "verdict_text": verdict_text(r.stats, metric)},
-                       lambda r: Cell(verdict_text(r.stats, metric)), align="l", wrap=True))
+                                             "verdict_text": verdict_text(r.stats, metric, baseline)},
+                       lambda r: Cell(verdict_text(r.stats, metric, baseline)), align="l", wrap=True))
     cols += [
         Column("Effect [95% CI]", _from_stats("effect", "effect_kind", "effect_low", "effect_high"),
                lambda r: Cell(effect_text(r.stats, d)), detail=True),
@@ -251,9 +252,9 @@ def _transfer_cell(r: Row) -> Cell:
     return Cell(r.transfer)
 
 
-def _columns(agg: Aggregate, metric: str, baseline: str, summary: pd.DataFrame, costs: pd.DataFrame,
-             paper: dict[str, float] | None, *, interval: str, correction: str, main: bool,
+def _columns(f: Findings, *, interval: Interval, correction: Correction, main: bool,
              axes: dict[str, dict[str, Any]]) -> list[Column]:
+    agg, metric, baseline, summary, costs, paper = f.agg, f.metric, f.baseline, f.summary, f.costs, f.paper
     names = _axis_names(agg.axes)
     cdec = cost_decimals(costs)
     pdec = next((k for k in range(4) if all(abs(round(x, k) - x) < 1e-9 for x in (paper or {}).values())), 2)
@@ -298,12 +299,12 @@ def _decided_best(summary: pd.DataFrame, metric: str) -> set[Any]:
         return set()
     best = means.max() if higher_is_better(metric) else means.min()
     top = {v for v, m in means.items() if math.isfinite(m) and abs(m - best) <= 1e-12 * max(1, abs(best))}
-    verdicts = summary["verdict"].astype(str)
-    if any(verdicts[v] == "better" for v in top):
-        return {v for v in top if verdicts[v] == "better"}
-    same = {v for v in summary.index if verdicts[v] in ("baseline",) or verdicts[v].startswith("same runs")}
+    verdicts = {v: Verdict(x) for v, x in summary["verdict"].items()}
+    if any(verdicts[v] is Verdict.BETTER for v in top):
+        return {v for v in top if verdicts[v] is Verdict.BETTER}
+    same = {v for v in summary.index if verdicts[v].is_baseline_runs}
     others = [v for v in summary.index if v not in same and math.isfinite(means[v])]
-    if top & same and others and all(verdicts[v] == "worse" for v in others):
+    if top & same and others and all(verdicts[v] is Verdict.WORSE for v in others):
         return top & same
     return set()
 
@@ -323,20 +324,20 @@ def variant_transfers(runs: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def build_table(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, metric: str, baseline: str,
-                paper: dict[str, float] | None, *, interval: str = "t", correction: str | None = None,
+def build_table(f: Findings, *, interval: Interval = Interval.T, correction: Correction | None = None,
                 main: bool = True) -> Table:
-    """The table of ``metric``: one row per variant of ``summary`` (the best mean emphasised). The
+    """The table of ``f.metric``: one row per variant of ``f.summary`` (the best mean emphasised). The
     main table also has the transfers, the paper's numbers and the costs; ``interval`` and the
     summary's correction name the methods in the headers."""
+    agg, summary, costs, metric = f.agg, f.summary, f.costs, f.metric
     first = agg.runs.drop_duplicates("variant").set_index("variant") if len(agg.runs) else pd.DataFrame()
     if correction is None:
-        used = [c for c in summary["correction"] if c] if "correction" in summary.columns else []
-        correction = used[0] if used else "none"
+        used = [c for c in summary["correction"] if isinstance(c, str) and c] if "correction" in summary.columns else []
+        correction = used[0] if used else Correction.NONE
+    correction, interval = Correction(correction), Interval(interval)
     axes = {v: {a: (first.loc[v, a] if v in first.index and a in first.columns else None) for a in agg.axes}
             for v in summary.index}
-    cols = _columns(agg, metric, baseline, summary, costs, paper, interval=interval, correction=correction, main=main,
-                    axes=axes)
+    cols = _columns(f, interval=interval, correction=correction, main=main, axes=axes)
     transfers = variant_transfers(agg.runs) if main else {}
     best = _decided_best(summary, metric)
     shown = [c for c in cols if c.header is not None and not c.detail]

@@ -4,30 +4,34 @@ figures, assemble the document and write it as Markdown and HTML."""
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import re
 import shlex
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .document import render_html, render_markdown
-from .few_seeds import MIN_SEEDS
 from .figures import draw_figures
+from .findings import Findings
 from .formats import table_csv, table_latex, table_markdown
-from .keys import ALPHA, COSTS, METRICS, bounds, metric_label
+from .keys import ALPHA, COSTS, METRICS
 from .load import Aggregate, aggregate, load_index
 from .mechanisms import insert_mechanisms
-from .multiplicity import NAMES
+from .methods import Methods
 from .output import OutputLock, make_folder, remove_stale, write_text
 from .sections import Content, report_blocks
 from .selection import ReportError
 from .stats import StatOptions, summarize, variant_costs
 from .table import Table, build_table
+from .vocabulary import Correction, Interval
+
+if TYPE_CHECKING:
+    from ablations.planning.grid_index import GridIndex
 
 _NOT_METRICS = ("grid", "profile", "variant", "seed", "run_id", "status", "commit", "device", "note")
 
@@ -38,21 +42,18 @@ ALIASES = {"val_loss": "loss", "val_top1": "top1", "val_top5": "top5"}
 
 @dataclass
 class _Computed:
-    metric: str
+    main: Findings
     metric_problem: str | None  # the grid's own metric is in no done run (said in the report)
-    baseline: str
-    summary: pd.DataFrame
-    costs: pd.DataFrame
-    paper: dict[str, float]
     table: Table
-    others: list[tuple[str, pd.DataFrame, Table]]  # the further metrics: (metric, summary, table)
+    others: list[tuple[Findings, Table]]  # the further metrics, each with its table
     eval_only: bool
 
 
 def write_report(grid_name: str, runs_dir: str | Path = "runs", out_dir: str | Path | None = None,
                  metric: str | list[str] | None = None, grid_path: str | Path | None = None, *,
                  profile: str | None = None, alpha: float = ALPHA, command: str | None = None,
-                 correction: str = "holm", interval: str = "t", min_effect: float | None = None) -> Path:
+                 correction: Correction | str = Correction.HOLM, interval: Interval | str = Interval.T,
+                 min_effect: float | None = None) -> Path:
     """Write ``report.md``, ``report.html``, the tables and the figures of a grid; returns report.md's path.
 
     ``metric``: one key of result.json, several (a list or "top1,top5"; the first is the main one),
@@ -65,7 +66,7 @@ def write_report(grid_name: str, runs_dir: str | Path = "runs", out_dir: str | P
     runs_dir = Path(runs_dir)
     asked = _metric_list(metric)
     index = _read_index(name, runs_dir, grid_path)
-    agg = aggregate(name, runs_dir, profile=profile, index=index)
+    agg = aggregate(name, runs_dir, profile=profile, index=index.data)
     comp = _compute(agg, index, asked, options)
     out = Path(out_dir) if out_dir is not None else Path("reports") / name
     make_folder(out)
@@ -77,34 +78,32 @@ def write_report(grid_name: str, runs_dir: str | Path = "runs", out_dir: str | P
     return out / "report.md"
 
 
-def _write_all(out: Path, name: str, index: dict[str, Any], agg: Aggregate, comp: _Computed, options: StatOptions,
+def _write_all(out: Path, name: str, index: GridIndex, agg: Aggregate, comp: _Computed, options: StatOptions,
                t0: float, grid_path: str | Path | None, runs_dir: Path, command: str) -> None:
     """The data files, the figures and the document, then the files of an earlier report removed."""
     tables = _write_data_files(out, agg, comp, name, options)
-    figures, fig_problems = draw_figures(agg, comp.summary, comp.costs, comp.metric, comp.baseline, comp.paper,
-                                         out, name, curves=not comp.eval_only)
+    figures, fig_problems = draw_figures(comp.main, out, name, curves=not comp.eval_only)
     content = Content(
-        name=name, index=index, agg=agg, metric=comp.metric, baseline=comp.baseline, alpha=options.alpha,
-        summary=comp.summary, table=comp.table, paper=comp.paper, figures=figures,
+        name=name, index=index, findings=comp.main, table=comp.table, figures=figures,
         problems=fig_problems + ([comp.metric_problem] if comp.metric_problem else []),
         command=command, commit=_git_commit(), runs_dir=runs_dir, grid_path=grid_path, started=t0, options=options,
-        others=[(m, t) for m, _, t in comp.others], eval_only=comp.eval_only)
-    blocks = insert_mechanisms(report_blocks(content), agg, comp.baseline, out, runs_dir / name)
+        others=[(f.metric, t) for f, t in comp.others], eval_only=comp.eval_only)
+    blocks = insert_mechanisms(report_blocks(content), agg, comp.main.baseline, out, runs_dir / name)
     write_text(out / "report.md", render_markdown(blocks))
     write_text(out / "report.html", render_html(blocks, name))
     remove_stale(p for p in out.glob("table_*.*") if p.name not in tables)  # other metrics of an earlier report
 
 
-def _read_index(name: str, runs_dir: Path, grid_path: str | Path | None) -> dict[str, Any]:
+def _read_index(name: str, runs_dir: Path, grid_path: str | Path | None) -> GridIndex:
     """grid.json; an older one without the description or the paper's numbers takes them from the module."""
     index = load_index(name, runs_dir)
-    if grid_path is not None and (not index.get("description") or "paper" not in index):
+    if grid_path is not None and (not index.description or "paper" not in index.data):
         try:
             from ablations.planning.grid import load_grid
 
             g = load_grid(str(grid_path))
-            index.setdefault("paper", g.paper)
-            index["description"] = index.get("description") or g.description
+            index = dataclasses.replace(index, paper=index.paper if "paper" in index.data else g.paper,
+                                        description=index.description or g.description)
         except Exception:  # the module is only a fallback: the report is written from grid.json
             pass
     return index
@@ -121,13 +120,13 @@ def _metric_list(metric: str | list[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _choose_metric(agg: Aggregate, index: dict[str, Any], asked: str | None) -> tuple[str, str | None]:
+def _choose_metric(agg: Aggregate, index: GridIndex, asked: str | None) -> tuple[str, str | None]:
     """The metric (``--metric`` or the grid's) and, where no done run has it, what is available.
 
     The user's ``--metric`` missing is bad input; the grid's own metric missing (at the end of a
     launch) is said in the report, which is still written.
     """
-    metric = asked or index.get("metric") or "top1"
+    metric = asked or index.metric
     finished = agg.runs[agg.runs["status"] == "done"]
     if not len(finished) or (metric in agg.runs.columns and not finished[metric].isna().all()):
         return metric, None
@@ -139,25 +138,25 @@ def _choose_metric(agg: Aggregate, index: dict[str, Any], asked: str | None) -> 
     return metric, f"the grid's metric {problem}"
 
 
-def _compute(agg: Aggregate, index: dict[str, Any], asked: list[str], options: StatOptions) -> _Computed:
+def _compute(agg: Aggregate, index: GridIndex, asked: list[str], options: StatOptions) -> _Computed:
     metric, problem = _choose_metric(agg, index, asked[0] if asked else None)
     for m in asked[1:]:
         _choose_metric(agg, index, m)  # every metric asked for must be there
-    baseline = index.get("baseline") or (agg.variants[0] if agg.variants else "")
-    summary = summarize(agg.runs, metric, baseline, agg.variants, **options.kwargs())
+    baseline = index.baseline or (agg.variants[0] if agg.variants else "")
     costs = variant_costs(agg.runs, agg.variants)
-    paper = {k: float(v) for k, v in (index.get("paper") or {}).items()
-             if isinstance(v, (int, float)) and metric == (index.get("metric") or "top1")}  # the grid's metric only
-    table = build_table(agg, summary, costs, metric, baseline, paper, interval=options.interval,
-                        correction=options.correction)
-    others = []
-    for m in _further_metrics(agg, metric, asked[1:]):
-        s = summarize(agg.runs, m, baseline, agg.variants, **options.kwargs())
-        others.append((m, s, build_table(agg, s, costs, m, baseline, None, interval=options.interval,
-                                         correction=options.correction, main=False)))
+
+    def findings(m: str) -> Findings:
+        paper = dict(index.paper) if m == index.metric else {}  # the published numbers are of the grid's metric
+        return Findings(agg, m, baseline, summarize(agg.runs, m, baseline, agg.variants, **options.kwargs()),
+                        costs, paper)
+
+    main = findings(metric)
+    table = build_table(main, interval=options.interval, correction=options.correction)
+    others = [(f, build_table(f, interval=options.interval, correction=options.correction, main=False))
+              for f in map(findings, _further_metrics(agg, metric, asked[1:]))]
     done = agg.runs[agg.runs["status"] == "done"]
     eval_only = bool(len(done)) and "epochs" in done.columns and bool((done["epochs"] == 0).all())
-    return _Computed(metric, problem, baseline, summary, costs, paper, table, others, eval_only)
+    return _Computed(main, problem, table, others, eval_only)
 
 
 def _further_metrics(agg: Aggregate, main: str, asked: list[str]) -> list[str]:
@@ -182,37 +181,30 @@ def _write_data_files(out: Path, agg: Aggregate, comp: _Computed, name: str, opt
     write_text(out / "curves.csv", agg.curves.to_csv(index=False))
     all_metrics = [m for m in METRICS if m in agg.runs.columns and m not in ("best_epoch", "epochs")]
     all_metrics += [c for c in agg.runs.columns if "@" in c]
-    done = {comp.metric: comp.summary, **{m: s for m, s, _ in comp.others}}
-    all_metrics = list(dict.fromkeys([comp.metric, *done, *all_metrics]))
-    summary = pd.concat([(done[m] if m in done else summarize(agg.runs, m, comp.baseline, agg.variants,
+    main = comp.main
+    done = {main.metric: main.summary, **{f.metric: f.summary for f, _ in comp.others}}
+    all_metrics = list(dict.fromkeys([main.metric, *done, *all_metrics]))
+    summary = pd.concat([(done[m] if m in done else summarize(agg.runs, m, main.baseline, agg.variants,
                                                                **options.kwargs())).reset_index() for m in all_metrics])
     write_text(out / "summary.csv", summary.to_csv(index=False))
     label = f"tab:{re.sub(r'[^A-Za-z0-9]+', '-', name)}"
     names: set[str] = set()
-    for metric, table, stem in [(comp.metric, comp.table, "table"),
-                                *[(m, t, _file_stem(m)) for m, _, t in comp.others]]:
+    methods = Methods(options, main.baseline, 0)
+    for metric, table, stem in [(main.metric, comp.table, "table"),
+                                *[(f.metric, t, _file_stem(f.metric)) for f, t in comp.others]]:
         tex_label = label if stem == "table" else f"{label}-{re.sub(r'[^A-Za-z0-9]+', '-', metric)}"
+        caption = _caption(methods, name, metric, done[metric], main=metric == main.metric)
         for ext, text in (("csv", table_csv(table)), ("md", table_markdown(table)),
-                          ("tex", table_latex(table, _caption(name, metric, comp, options), tex_label))):
+                          ("tex", table_latex(table, caption, tex_label))):
             write_text(out / f"{stem}.{ext}", text)
             names.add(f"{stem}.{ext}")
     return names
 
 
-def _caption(name: str, metric: str, comp: _Computed, o: StatOptions) -> str:
-    """What the LaTeX table's columns are (the main table: the details are in table.csv and the report)."""
-    method = "BCa bootstrap" if o.interval == "bootstrap" else "t"
-    corrected = ("not corrected for multiple comparisons" if o.correction == "none"
-                 else f"{NAMES[o.correction]}-adjusted over the table's comparisons, which the verdict uses")
-    low, high = bounds(metric)
-    cut = (f" (cut to [{low:g}, {high:g}], the values it can take)" if math.isfinite(high)
-           else f" (cut at {low:g})" if math.isfinite(low) else "")
-    bold = (f" Bold: the best mean, only where the corrected test decides it against {comp.baseline}."
-            if metric == comp.metric else "")
-    return (f"{name}: {metric_label(metric)}, mean ± std over seeds with the 95% confidence interval ({method}) of "
-            f"the mean{cut}; Δ: difference to {comp.baseline} with its 95% CI; p: of a paired t-test over seeds "
-            f"(Welch's where the seeds differ), {corrected}; below {MIN_SEEDS} seeds on either side no test or "
-            f"verdict.{bold}")
+def _caption(methods: Methods, name: str, metric: str, summary: pd.DataFrame, *, main: bool) -> str:
+    """The LaTeX table's caption, from the methods of its own family of comparisons."""
+    family = int(summary["p_value"].notna().sum())
+    return dataclasses.replace(methods, family=family).caption(name, metric, main=main)
 
 
 def _git_commit() -> str:

@@ -9,9 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-import pandas as pd
-
-from ..load import Aggregate
+from ..findings import Findings
 from ..output import ReportWriteError, remove_stale
 from .bars import bars_figure
 from .cost import cost_figure, has_costs
@@ -24,8 +22,7 @@ __all__ = ["FIGURES", "bars_figure", "cost_figure", "curves_figure", "draw_figur
            "resolution_figure"]
 
 
-def draw_figures(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, metric: str, baseline: str,
-                 paper: dict[str, float], out: Path, name: str, *, curves: bool = True
+def draw_figures(f: Findings, out: Path, name: str, *, curves: bool = True
                  ) -> tuple[list[tuple[str, Path]], list[str]]:
     """Draw the figures the runs allow into ``out`` (removing stale ones of an earlier report); no
     learning curves where ``curves`` is False (a grid that evaluates without training).
@@ -35,16 +32,17 @@ def draw_figures(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, met
     """
     import matplotlib
 
+    agg, metric, baseline = f.agg, f.metric, f.baseline
     variants = agg.variants
     pal = palette(variants, baseline)
     have_metric = metric in agg.runs.columns and agg.runs.loc[agg.runs["status"] == "done", metric].notna().any()
     jobs: list[tuple[str, Callable[[], Any]]] = []
     if have_metric:
-        jobs.append(("bars", lambda: bars_figure(agg, summary, metric, baseline, paper, pal)))
+        jobs.append(("bars", lambda: bars_figure(f, pal)))
     if curves and len(agg.curves) and (agg.curves["status"] == "done").any():
         jobs.append(("curves", lambda: curves_figure(agg, variants, baseline, pal)))
-    if have_metric and has_costs(costs):
-        jobs.append(("cost", lambda: cost_figure(agg, summary, costs, metric, baseline, pal)))
+    if have_metric and has_costs(f.costs):
+        jobs.append(("cost", lambda: cost_figure(f, pal)))
     if has_resolutions(agg):
         jobs.append(("resolution", lambda: resolution_figure(agg, variants, metric, baseline, pal)))
     remove_stale(out / f"{stem}.{ext}" for stem in FIGURES if stem not in [j[0] for j in jobs]

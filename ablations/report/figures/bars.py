@@ -10,15 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..findings import Findings
 from ..keys import STATUSES, is_percent, metric_label
-from ..load import Aggregate
+from ..vocabulary import Interval
 from .style import chance_level, chance_line, new_figure, tick_labels
 
 
-def bars_figure(agg: Aggregate, summary: pd.DataFrame, metric: str, baseline: str, paper: dict[str, float],
-                pal: dict[str, Any]) -> Any:
+def bars_figure(f: Findings, pal: dict[str, Any]) -> Any:
     import seaborn as sns
 
+    agg, summary, metric, baseline, paper = f.agg, f.summary, f.metric, f.baseline, f.paper
     variants = list(summary.index)
     runs = agg.runs
     done = runs[(runs["status"] == "done") & runs[metric].notna()] if metric in runs.columns else runs.iloc[0:0]
@@ -89,7 +90,8 @@ def _references(ax: Any, summary: pd.DataFrame, baseline: str, paper: dict[str, 
     """The baseline's dashed mean and the paper's diamonds; the legend's handles."""
     from matplotlib.lines import Line2D
 
-    method = " (BCa)" if "ci_method" in summary.columns and (summary["ci_method"] == "BCa").any() else ""
+    methods = {Interval(m) for m in summary["ci_method"]} if "ci_method" in summary.columns else set()
+    method = f" ({Interval.BOOTSTRAP.short})" if Interval.BOOTSTRAP in methods else ""
     handles = [Line2D([], [], color="black", marker="_", ms=7, lw=1.0, label=f"95% CI{method}")] if has_ci else []
     handles.append(Line2D([], [], ls="", marker="o", ms=4, mfc="white", mec="black", mew=0.6, label="seed"))
     if baseline in summary.index and math.isfinite(summary.loc[baseline, "mean"]):

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..findings import Findings
 from ..keys import LABELS, MODEL_COSTS, higher_is_better, metric_label, peak_memory_labels
-from ..load import Aggregate
 from ..stats import memory_kinds, pareto_front
 from ..table import cost_decimals
 from .style import cap_percent, chance_level, chance_line, merged_variants, new_figure
@@ -36,10 +36,10 @@ def has_costs(costs: pd.DataFrame) -> bool:
     return bool(costs[[k for k, _ in PANELS]].notna().any().any())
 
 
-def cost_figure(agg: Aggregate, summary: pd.DataFrame, costs: pd.DataFrame, metric: str, baseline: str,
-                pal: dict[str, Any]) -> Any:
+def cost_figure(f: Findings, pal: dict[str, Any]) -> Any:
     import seaborn as sns
 
+    agg, summary, costs, metric, baseline = f.agg, f.summary, f.costs, f.metric, f.baseline
     reps, label = merged_variants(agg.runs, list(summary.index), baseline)
     summary = summary.loc[[v for v in reps if math.isfinite(summary.loc[v, "mean"])]]
     panels = [(k, lower) for k, lower in PANELS if k in costs.columns and costs.loc[summary.index, k].notna().any()]
