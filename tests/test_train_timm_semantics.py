@@ -135,7 +135,7 @@ def test_loader_workers_live_across_epochs_and_evaluations(digits: Path) -> None
     from vt_core.train import distributed as D
     from vt_core.train.batches import Batches
 
-    cfg = _folder_cfg(digits, "data.workers=2", "train.batch_size=8")
+    cfg = _folder_cfg(digits, "data.workers=2", "train.batch_size=8", "data.cache_mb=0")  # every pass loaded
     layout = scan(cfg.data)
     bundle = DataBundle(train=FolderImages(layout.train, _WorkerPid()), val=FolderImages(layout.val, _WorkerPid()),
                         num_classes=10, tensors=None, mean=(0.5,), std=(0.5,))

@@ -12,6 +12,7 @@ first, so ``--model vt_<preset>`` exists. See docs/benchmarks.md ("The trainer a
 
     python -m vt_core.bench.trainer                         # 8,000 / 2,000 images, 3 epochs, 3 repeats
     python -m vt_core.bench.trainer --small --repeats 3     # 2,000 / 500 images
+    python -m vt_core.bench.trainer --no-cache              # ours with data.cache_mb=0 (decodes every pass)
     python -m vt_core.bench.trainer --device cuda --bf16 --compile --workers 8 --batch-size 256
 """
 
@@ -68,6 +69,7 @@ class Recipe:
     device: str = "cpu"
     bf16: bool = False
     compile: bool = False
+    cache: bool = True  # ours keeps decoded images (data.cache_mb); False: data.cache_mb=0, decoding every pass
 
 
 @dataclass
@@ -94,7 +96,8 @@ def ours_command(r: Recipe, folder: Path, out: Path, seed: int) -> list[str]:
             f"train.weight_decay={r.weight_decay}", "train.sched=cosine", f"train.min_lr={r.min_lr}",
             f"train.warmup_epochs={r.warmup_epochs}", f"train.warmup_lr={r.warmup_lr}", f"train.sched_on={r.sched_on}",
             "train.label_smoothing=0", f"data.workers={r.workers}", f"train.seed={seed}", f"train.device={r.device}",
-            f"train.amp={'bf16' if r.bf16 else 'fp32'}", f"train.compile={str(r.compile).lower()}"]
+            f"train.amp={'bf16' if r.bf16 else 'fp32'}", f"train.compile={str(r.compile).lower()}",
+            *([] if r.cache else ["data.cache_mb=0"])]
     return [sys.executable, "-m", "vt_core.train", "--out", str(out), "--preset", r.preset, "--no-progress",
             "--set", *sets]
 
@@ -177,6 +180,8 @@ def _parse(argv: list[str] | None) -> Any:
         p.add_argument(f"--{name}", type=kind, default=default)
     p.add_argument("--bf16", action="store_true", help="bf16 autocast in both (GPU)")
     p.add_argument("--compile", action="store_true", help="torch.compile in both")
+    p.add_argument("--no-cache", action="store_true",
+                   help="ours decodes every pass as timm does (data.cache_mb=0) instead of keeping decoded images")
     p.add_argument("--json", help="also write every run and the ratios to this JSON file")
     return p.parse_args(argv)
 
@@ -196,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     recipe = Recipe(preset=a.preset, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, sched_on=a.sched_on,
-                    workers=a.workers, device=a.device, bf16=a.bf16, compile=a.compile)
+                    workers=a.workers, device=a.device, bf16=a.bf16, compile=a.compile, cache=not a.no_cache)
     load = [os.getloadavg()[0]]
     print(f"load average at start {load[0]:.1f} on {os.cpu_count()} cores; OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY', 'unset')} (PASSIVE on a shared CPU: docs/benchmarks.md)", flush=True)

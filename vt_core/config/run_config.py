@@ -33,6 +33,9 @@ class DataConfig:
     mixup: float = 0.0  # timm Mixup alpha; 0 = off
     cutmix: float = 0.0  # timm CutMix alpha; 0 = off
     workers: int = 2
+    # image files whose transform is deterministic (validation; training without augment) are kept as
+    # decoded, up to this many MiB per split, so later epochs do not decode again; 0: decode every pass
+    cache_mb: int = 2048
     on_device: bool = True  # in-memory data (probes, CIFAR) kept on the training device
     mean: tuple[float, ...] = ()  # normalisation per channel; () = the dataset's own, or the model's (image files)
     std: tuple[float, ...] = ()
@@ -60,6 +63,8 @@ class DataConfig:
             raise ConfigError(f"data.val_subset: {self.val_subset} must be ≥ 0 (0: every validation image)")
         if self.workers < 0:
             raise ConfigError(f"data.workers: {self.workers} must be ≥ 0")
+        if self.cache_mb < 0:
+            raise ConfigError(f"data.cache_mb: {self.cache_mb} must be ≥ 0 (0: decode the images in every pass)")
         for name in ("mixup", "cutmix", "reprob"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"data.{name}: {getattr(self, name)} must be ≥ 0")

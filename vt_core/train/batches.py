@@ -11,6 +11,7 @@ import torch
 from ..config import RunConfig
 from ..overrides import ConfigError
 from . import distributed as D
+from .decoded import DecodedCache
 
 Batch = tuple[torch.Tensor, torch.Tensor]  # images B×C×H×W on the device, labels B
 
@@ -23,14 +24,16 @@ class Batches:
     built once, whose ``data.workers`` processes live as long as the run (a new loader per epoch and
     per evaluation restarted them every time: seconds per epoch on a small job). Each worker seeds
     its augmentation draws once, from ``data.seed``; an uninterrupted run is reproducible, a resumed
-    one repeats the batches' order and content, not their random crops.
+    one repeats the batches' order and content, not their random crops. A split whose transform is
+    deterministic (validation; training without ``data.augment``) keeps what its loader gave, up to
+    ``data.cache_mb`` (``decoded.py``): later epochs and evaluations index it instead of decoding.
     """
 
     def __init__(self, bundle: Any, cfg: RunConfig, denv: D.DistEnv, device: torch.device) -> None:
         self.cfg, self.denv, self.device = cfg, denv, device
         self.train_set, self.val_set = bundle.train, bundle.val
         self.tensors = None
-        self._loaders: dict[int, tuple[torch.utils.data.DataLoader, _Batches]] = {}
+        self._loaders: dict[int, tuple[torch.utils.data.DataLoader, _Batches, DecodedCache | None]] = {}
         if bundle.tensors is not None and not cfg.data.augment:
             where = device if cfg.data.on_device else torch.device("cpu")
             self.tensors = tuple(t.to(where) for t in bundle.tensors)
@@ -80,14 +83,24 @@ class Batches:
                 i = i.to(x.device)
                 yield x[i].to(self.device, non_blocking=True), y[i].to(self.device, non_blocking=True)
             return
-        loader, order = self._loader(dataset, offset)
-        order.batches = [i.tolist() for i in batches]
-        for x, y in loader:
+        loader, order, cache = self._loader(dataset, offset)
+        kept = [cache is not None and cache.has(i) for i in batches]
+        order.batches = [i.tolist() for i, k in zip(batches, kept) if not k]
+        decoded = iter(loader) if order.batches else iter(())  # no pass of the workers when all is kept
+        for i, k in zip(batches, kept):
+            if k:
+                x, y = cache.get(i)  # type: ignore[union-attr]
+            else:
+                x, y = next(decoded)
+                if cache is not None:
+                    cache.put(i, x, y)
             yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
-    def _loader(self, dataset: Any, offset: int) -> tuple[torch.utils.data.DataLoader, "_Batches"]:
-        """The split's DataLoader, built at its first use and kept (its workers persist); another
-        dataset (``train.eval_sizes`` at another size) gets a loader of its own, not kept."""
+    def _loader(self, dataset: Any, offset: int
+                ) -> tuple[torch.utils.data.DataLoader, "_Batches", DecodedCache | None]:
+        """The split's DataLoader, built at its first use and kept (its workers persist) with its
+        cache; another dataset (``train.eval_sizes`` at another size) gets a loader of its own, not
+        kept, nor cached."""
         kept = dataset is (self.train_set if offset == 0 else self.val_set)
         if kept and offset in self._loaders:
             return self._loaders[offset]
@@ -98,9 +111,12 @@ class Batches:
             dataset, batch_sampler=order, num_workers=workers, persistent_workers=kept and workers > 0,
             pin_memory=self.device.type == "cuda", generator=g,
         )
+        deterministic = offset != 0 or not self.cfg.data.augment
+        cache = (DecodedCache(len(dataset), self.cfg.data.cache_mb, pin=self.device.type == "cuda")
+                 if kept and deterministic and self.cfg.data.cache_mb > 0 else None)
         if kept:
-            self._loaders[offset] = (loader, order)
-        return loader, order
+            self._loaders[offset] = (loader, order, cache)
+        return loader, order, cache
 
 
 class _Batches:
