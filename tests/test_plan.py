@@ -14,6 +14,7 @@ import pytest
 
 from ablations.launch import main
 from tests.support.launch import ROOT, launch, snapshot, write_grid
+from vt_core.run_result import RunResult
 
 CIFAR_MISSING = 'add(name="cifar", **{"data.name": "cifar10", "data.root": "no/such/cifar", "model.img_size": 32})\n'
 
@@ -64,7 +65,7 @@ def test_estimate_adds_the_evaluation_and_uses_a_finished_runs_wall_time(tmp_pat
     key = model._calibration_key(cfg)
     model.cache[key] = {"img_per_s": 100.0, "eval_img_per_s": 250.0}
     assert model.estimate(cfg).device_hours * 3600 == pytest.approx(2 * 1000 / 100 + 2 * 500 / 250)
-    model.add_finished(cfg, {"status": "done", "wall_time_s": 50.0, "train_img_per_s": 400.0, "world_size": 1})
+    model.add_finished(cfg, RunResult(status="done", wall_time_s=50.0, train_img_per_s=400.0, world_size=1))
     est = model.estimate(cfg)  # everything the finished run spent: 2,000 images in 50 s
     assert est.source == "runs" and est.device_hours * 3600 == pytest.approx(50.0)
 

@@ -32,6 +32,7 @@ import yaml
 from .config import RunConfig
 from .files import open_regular, read_text
 from .overrides import ConfigError, from_dict, to_dict
+from .run_result import ResultError, RunResult, load_result
 
 CONFIG, METRICS, RESULT, ERROR, CHECKPOINT, TB, LOCK = (
     "config.yaml", "metrics.jsonl", "result.json", "error.txt", "checkpoint.pt", "tb", ".lock",
@@ -192,10 +193,12 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: {e}") from None
 
 
-def read_result(run_dir: Path) -> dict[str, Any] | None:
+def read_result(run_dir: Path) -> RunResult | None:
+    """The run's result.json, or None where it has none or one no trainer writes (``run_state``
+    tells the two apart: pending or corrupt)."""
     try:
-        return json.loads(read_text(run_dir / RESULT))
-    except (OSError, ValueError):  # not JSON, or not even UTF-8 (UnicodeDecodeError): as unreadable as none
+        return load_result(run_dir / RESULT)
+    except (FileNotFoundError, ResultError):
         return None
 
 
@@ -263,9 +266,8 @@ def run_state(run_dir: Path) -> RunState:
     """The state a run folder shows, from its files: result.json, the lock, error.txt, a checkpoint."""
     result = read_result(run_dir)
     if result is not None:
-        status = result.get("status", "done") if isinstance(result, dict) else None
-        return RunState(status) if status in RESULT_STATES else RunState.CORRUPT
-    if (run_dir / RESULT).exists():  # there, but not JSON (truncated, binary): never trained over
+        return RunState(result.status)
+    if (run_dir / RESULT).exists():  # there, but not a result (truncated, binary, a bad key): never trained over
         return RunState.CORRUPT
     if (run_dir / LOCK).exists() and is_locked(run_dir):
         return RunState.RUNNING

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 from vt_core.files import open_regular
+from vt_core.run_result import RunResult
 
 METRICS = "metrics.jsonl"  # vt_core.run_folder.METRICS (not imported: that module loads torch)
 TAIL_BYTES = 16384  # enough for an epoch row and the step rows after it at the usual train.log_every
@@ -73,11 +74,11 @@ def duration(seconds: float) -> str:
 
 
 def finished_line(k: int, n: int, variant: str, seed: int, run_id: str, state: str,
-                  result: dict[str, Any] | None = None, note: str = "") -> str:
+                  result: RunResult | None = None, note: str = "") -> str:
     """The line a run gets when it ends: ``[k/n] abs seed 0 (<id>): done, top1 87.50``."""
     line = f"[{k}/{n}] {variant} seed {seed} ({run_id}): {state}"
-    if state == "done" and result and isinstance(result.get("top1"), (int, float)):
-        line += f", top1 {result['top1']:.2f}"
+    if state == "done" and result is not None and result.top1 is not None:
+        line += f", top1 {result.top1:.2f}"
     return line + (f", {note}" if note else "")
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from ablations.planning.model_sizes import SizeCache
 from vt_core.config import RunConfig
 from vt_core.overrides import to_dict
+from vt_core.run_result import RunResult
 
 # Effective training TFLOP/s per device: the vendor's dense bf16/fp16 tensor peak (NVIDIA's data
 # sheets: V100 125, A100 312, H100 SXM 989, H200 989, L40S 362, A10 125) × 0.1, the utilisation a
@@ -154,14 +155,14 @@ class CostModel:
             self.sizes.put(key, self.measured[key])
         return self.measured[key]
 
-    def add_finished(self, cfg: RunConfig, result: dict[str, Any], path: Path | None = None) -> None:
+    def add_finished(self, cfg: RunConfig, result: RunResult, path: Path | None = None) -> None:
         """A done run's cost per trained image: its wall time (everything a run spends: data, training,
         evaluation, checkpoints) per device, or its training throughput where an older result has no
         wall time. Figures that cannot be right (not positive and finite, a ``world_size`` that is no
         whole number ≥ 1) are warned about and not used."""
-        if result.get("status") != "done" or not ("wall_time_s" in result or "train_img_per_s" in result):
+        wall, speed, world = result.wall_time_s, result.train_img_per_s, result.world_size
+        if not result.done or (wall is None and speed is None):
             return
-        wall, speed, world = result.get("wall_time_s"), result.get("train_img_per_s"), result.get("world_size", 1)
         images = cfg.train.total_epochs * train_images(cfg)
         if _positive_number(wall) and images and _whole(world) and world >= 1:
             self.finished.setdefault(model_key(cfg, self.target.device), images / (float(wall) * float(world)))

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections import Counter
@@ -15,6 +14,7 @@ from ablations.planning.cost import CostModel, Estimate, Target, hours_text, tar
 from ablations.planning.grid import Grid, PlannedRun
 from ablations.planning.model_sizes import SizeCache
 from vt_core.overrides import ConfigError
+from vt_core.run_folder import read_result
 
 
 class BudgetError(ConfigError):
@@ -51,13 +51,9 @@ def estimate_costs(plan: Plan, *, calibrate: bool, force: bool, jobs: int = 0) -
                       sizes=plan.sizes)
     for r in plan.runs:  # finished runs of this grid first: the best source for their model config
         if plan.state[r.run_id] == "done":
-            path = plan.gdir / r.run_id / "result.json"
-            try:
-                result = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue
-            if isinstance(result, dict):
-                model.add_finished(r.cfg, result, path)
+            result = read_result(plan.gdir / r.run_id)
+            if result is not None:
+                model.add_finished(r.cfg, result, plan.gdir / r.run_id / "result.json")
     model.prepare([r.cfg for r in plan.runs])  # what needs calibrating, measured together (side by side)
     for r in plan.runs:
         if r.run_id not in plan.estimates:

@@ -8,14 +8,16 @@ import math
 import re
 from typing import Any
 
+from vt_core.run_result import COSTS, MODEL_COSTS
+from vt_core.run_result import FINAL_METRICS as METRICS
+
 ALPHA = 0.05
 CONFIDENCE = 0.95
 # the run states a report counts, in its order (vt_core.run_folder.RunState's words; queued is the launcher's)
 STATUSES = ("done", "diverged", "failed", "running", "interrupted", "pending", "corrupt")
-# final metrics of result.json (those present become columns, in this order; other numeric keys follow)
-METRICS = ("top1", "top5", "loss", "train_loss", "best_top1", "best_top5", "best_epoch", "top1_ema", "epochs")
-COSTS = ("params", "macs", "gmacs", "train_img_per_s", "peak_mem_mb", "wall_time_s")
-MODEL_COSTS = ("params", "macs", "gmacs")  # properties of the architecture: kept for diverged runs too
+# METRICS (result.json's final metrics: columns in this order, other numeric keys follow), COSTS and
+# MODEL_COSTS (the architecture's, kept for diverged runs too) are vt_core.run_result's
+__all__ = ["COSTS", "METRICS", "MODEL_COSTS"]  # re-exported
 CURVE_KEYS = ("epoch", "step", "val_top1", "val_top5", "val_loss", "train_loss", "train_top1", "lr", "img_per_s",
               "grad_norm", "val_top1_ema", "val_loss_ema")
 _LOWER_IS_BETTER = ("loss", "err", "time", "mem", "macs", "flops", "params")

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from vt_core.run_result import NOT_MEASUREMENTS, RunResult
+
 if TYPE_CHECKING:
     from ablations.planning.grid_index import GridIndex
 
@@ -38,7 +40,7 @@ from .selection import (
     valid_entries,
 )
 
-_SKIPPED_KEYS = ("world_size", "diverged_at", "run_id")  # numeric keys of result.json that are not measurements
+_SKIPPED_KEYS = NOT_MEASUREMENTS  # numeric keys of result.json that are not measurements
 # text columns of the runs table after the numbers: provenance, device, cost estimate, transfer, note
 _TEXT_COLUMNS = ("commit", "git_dirty", "code_diff", "packages", "device", "est_source", "transfer", "note")
 
@@ -169,7 +171,7 @@ class _RunsTable:
         if result is not None:
             self._numbers(row, result, measured=state == "done")
             if state == "diverged":
-                at = result.get("diverged_at")
+                at = result.diverged_at
                 note = f"diverged at {at}" if at is not None else "diverged"
             self._provenance(row, result)
         elif state == "failed":
@@ -183,40 +185,37 @@ class _RunsTable:
         row["transfer"] = transfer_summary(transfer)
         self.rows.append(row)
 
-    def _provenance(self, row: dict[str, Any], result: dict[str, Any]) -> None:
+    def _provenance(self, row: dict[str, Any], result: RunResult) -> None:
         """Where and with what code a run ran: the commit, whether the tree was dirty (code.diff beside
         result.json), the package versions, the device, and the device-hours it took."""
-        env = result.get("env") if isinstance(result.get("env"), dict) else {}
+        env = result.env
         row["commit"] = env.get("git_commit")
         dirty = env.get("git_dirty")
         row["git_dirty"] = dirty if isinstance(dirty, bool) else None
         row["code_diff"] = (self.gdir / row["run_id"] / "code.diff").is_file() if dirty is True else None
         row["packages"] = packages_text(env)
         row["device"] = env.get("device")
-        wall, world = number(result.get("wall_time_s")), number(result.get("world_size"))
+        wall, world = number(result.wall_time_s), number(result.world_size)
         devices = world if device_kind(env.get("device")) == "gpu" and world >= 1 else 1.0  # a CPU run: one device
         row["device_hours"] = wall * devices / 3600.0
-    def _numbers(self, row: dict[str, Any], result: dict[str, Any], *, measured: bool) -> None:
+    def _numbers(self, row: dict[str, Any], result: RunResult, *, measured: bool) -> None:
         """Metrics and costs; a run that is not done keeps only the model's costs (params, MACs)."""
         for k in METRICS:
-            row[k] = number(result.get(k)) if measured else math.nan
+            row[k] = number(result.value(k)) if measured else math.nan
         for k in COSTS:
-            row[k] = number(result.get(k)) if (measured or k in MODEL_COSTS) else math.nan
+            row[k] = number(result.value(k)) if (measured or k in MODEL_COSTS) else math.nan
         if not measured:
             return
-        for k, v in result.items():
-            if k in row or k in METRICS or k in COSTS or k in _SKIPPED_KEYS:
+        for k, v in result.extra.items():  # numbers a newer trainer reports: columns after the known ones
+            if k in row or k in _SKIPPED_KEYS:
                 continue
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 row[k] = float(v)
                 self.extra.setdefault(k)
-        sizes = result.get("eval_sizes")
-        if isinstance(sizes, dict):
-            for size, vals in sizes.items():
-                if isinstance(vals, dict):
-                    for mk, mv in vals.items():
-                        row[f"{mk}@{size}"] = number(mv)
-                        self.evals.setdefault(f"{mk}@{size}")
+        for size, vals in result.eval_sizes.items():
+            for mk, mv in vals.items():
+                row[f"{mk}@{size}"] = number(mv)
+                self.evals.setdefault(f"{mk}@{size}")
 
     def frame(self) -> pd.DataFrame:
         base_cols = ["grid", "profile", "variant", "seed", "data_seed", "run_id", "status", *self.axes]

@@ -11,53 +11,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vt_core.run_folder import (
-    RESULT_STATES,
-    last_line,  # noqa: F401  (re-exported: load.py reads error.txt with it)
-)
+from vt_core.run_folder import last_line  # noqa: F401  (re-exported: load.py reads error.txt with it)
+from vt_core.run_result import ResultError, RunResult, load_result
 
 from .keys import COSTS, CURVE_KEYS, METRICS, bounds, is_percent
 
-RunRead = tuple[str, dict[str, Any] | None, str | None]  # (state, result or None, problem or None)
+RunRead = tuple[str, RunResult | None, str | None]  # (state, result or None, problem or None)
 CurveId = tuple[str, Any, str, str, int]  # (variant, seed, run id, state, number of epoch rows)
 
 
 def read_run(run_dir: str) -> RunRead:
-    """(state, result or None, problem or None); a result.json that does not parse is 'corrupt'."""
+    """(state, result or None, problem or None); a result.json that is not a trainer's is 'corrupt'
+    (``vt_core.run_result``: unreadable, not JSON, a status or a value no trainer writes)."""
     path = run_dir + "/result.json"
     try:
-        with open(path, "rb") as f:
-            text = f.read()
+        result = load_result(Path(path))
     except FileNotFoundError:
         from vt_core.run_folder import run_state
 
         return run_state(Path(run_dir)), None, None
-    except OSError as e:
-        return "corrupt", None, f"{path}: unreadable ({e.strerror or e}); skipped"
-    try:
-        result = json.loads(text)
-        if not isinstance(result, dict):
-            raise ValueError("not an object")
-    except ValueError:
-        return "corrupt", None, f"{path}: not valid JSON (truncated or corrupt); skipped"
-    status = result.get("status", "done")
-    if status not in RESULT_STATES:  # as run_state reads it: a status no trainer writes is not a result
-        return "corrupt", None, f"{path}: status {str(status)[:40]!r} is not one a trainer writes; skipped as corrupt"
-    bad = out_of_range(result, finished=status == "done")
+    except ResultError as e:
+        return "corrupt", None, f"{path}: {e}; skipped as corrupt"
+    bad = out_of_range(result, finished=result.done)
     if bad:  # a number no run can produce: the file is corrupt (or crafted), not a measurement to average
         return "corrupt", None, f"{path}: {bad}; skipped as corrupt"
-    return str(status), result, None
+    return result.status, result, None
 
 
-def out_of_range(result: dict[str, Any], *, finished: bool = False) -> str | None:
+def out_of_range(result: RunResult, *, finished: bool = False) -> str | None:
     """The first final metric or cost of result.json (``eval_sizes`` included) outside the values it can
     take (an accuracy outside [0, 100], a negative loss or cost, an infinite number; in a finished
     run also an accuracy of NaN, which no count of correct images gives), as a phrase."""
-    values = [(k, result.get(k)) for k in (*METRICS, *COSTS)]
-    sizes = result.get("eval_sizes")
-    if isinstance(sizes, dict):
-        values += [(f"{k}@{size}", v) for size, vals in sizes.items() if isinstance(vals, dict)
-                   for k, v in vals.items()]
+    values = [(k, result.value(k)) for k in (*METRICS, *COSTS)]
+    values += [(f"{k}@{size}", v) for size, vals in result.eval_sizes.items() for k, v in vals.items()]
     for key, raw in values:
         x = number(raw)
         if finished and is_percent(key) and isinstance(raw, float) and math.isnan(raw):  # a count's ratio

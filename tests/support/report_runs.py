@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from vt_core.run_result import RunResult
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -43,22 +45,19 @@ def run_id_of(variant: str, seed: int) -> str:
 
 
 def result_of(variant: str, seed: int, top1: float, status: str = "done") -> dict:
+    """result.json's object, built as the trainer builds it (vt_core.run_result.RunResult)."""
     params, gmacs = COST[variant]
-    r = {
-        "status": status, "run_id": run_id_of(variant, seed), "epochs": EPOCHS, "top1": top1,
-        "top5": min(100.0, top1 + 20),
-        "loss": 3.0 - top1 / 40, "train_loss": 2.5 - top1 / 50, "best_top1": min(100.0, top1 + 0.5),
-        "best_top5": min(100.0, top1 + 21),
-        "best_epoch": EPOCHS, "params": params, "macs": gmacs * 1e9, "gmacs": gmacs,
-        "train_img_per_s": 1000.0 / gmacs + seed, "peak_mem_mb": 300 + 100 * gmacs + seed, "wall_time_s": 12.0 + seed,
-        "world_size": 1, "env": {"git_commit": "f00dfeed", "torch": "2.5.0", "device": "cpu (2 cores)"},
-    }
-    if status == "diverged":
-        r["diverged_at"] = "epoch 2 step 17"
-        r["loss"] = float("nan")
-    if variant in ("base", "better", "noise"):
-        r["eval_sizes"] = {str(s): {"top1": top1 - abs(32 - s) * 0.3, "top5": 90.0, "loss": 1.0} for s in (24, 32, 48)}
-    return r
+    sizes = ({str(s): {"top1": top1 - abs(32 - s) * 0.3, "top5": 90.0, "loss": 1.0} for s in (24, 32, 48)}
+             if variant in ("base", "better", "noise") else {})
+    return RunResult(
+        status=status, run_id=run_id_of(variant, seed), epochs=EPOCHS, top1=top1, top5=min(100.0, top1 + 20),
+        loss=float("nan") if status == "diverged" else 3.0 - top1 / 40, train_loss=2.5 - top1 / 50,
+        best_top1=min(100.0, top1 + 0.5), best_top5=min(100.0, top1 + 21), best_epoch=EPOCHS,
+        diverged_at="epoch 2 step 17" if status == "diverged" else None, eval_sizes=sizes,
+        params=params, macs=gmacs * 1e9, gmacs=gmacs, train_img_per_s=1000.0 / gmacs + seed,
+        peak_mem_mb=300 + 100 * gmacs + seed, wall_time_s=12.0 + seed, world_size=1,
+        env={"git_commit": "f00dfeed", "torch": "2.5.0", "device": "cpu (2 cores)"},
+    ).to_json()
 
 
 def metrics_of(top1: float, cut: bool = False) -> str:

@@ -11,10 +11,11 @@ from ..config import DataConfig, RunConfig
 from ..model import VisionTransformer
 from ..overrides import ConfigError
 from ..run_folder import CHECKPOINT, CONFIG, load_config, read_result, run_state
+from ..run_result import RunResult
 from ..train.state import CheckpointError, _read
 
 
-def run_config(run_dir: Path, what: str = "RUN_FOLDER") -> tuple[RunConfig, dict]:
+def run_config(run_dir: Path, what: str = "RUN_FOLDER") -> tuple[RunConfig, RunResult]:
     """The run's config and result; a ConfigError unless the folder holds a run that ended "done"."""
     if not run_dir.is_dir():
         raise ConfigError(f"{what}: {run_dir} is not a folder; give a run folder (it holds {CONFIG})")

@@ -79,14 +79,14 @@ class RunLog:
             print(f"[{self.name}] epoch {row['epoch']}/{self.epochs} train_loss {row['train_loss']:.4f} "
                   f"val_top1 {row['val_top1']:.2f} ({row['img_per_s']:.0f} img/s)", flush=True)
 
-    def finish(self, cfg: RunConfig, result: dict[str, Any], first: Sequence[str] = ()) -> None:
+    def finish(self, cfg: RunConfig, status: str, first: Sequence[str] = ()) -> None:
         """The HParams entry in the run's own event file, its metrics the scalars already logged there;
         its columns lead with ``first`` (a grid's varying keys and the seeds)."""
         if self.writer is None:
             return
         with self._tb_writes():
             file_writer = self.writer._get_file_writer()
-            for summary in hparams_summaries(cfg, first, ended=result.get("status", "done")):
+            for summary in hparams_summaries(cfg, first, ended=status):
                 file_writer.add_summary(summary)
             self.writer.flush()  # raises a failed write here, before close() would wait on a dead thread
             self.writer.close()

@@ -4,7 +4,6 @@ environment it ran in."""
 
 from __future__ import annotations
 
-import json
 import platform
 import resource
 from typing import Any
@@ -12,45 +11,36 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..run_result import RunResult
 from .evaluation import evaluate_sizes
 from .parts import RunParts
 from .state import TrainState
 
 
-def build_result(run: RunParts, state: TrainState, diverged: dict[str, int] | None) -> dict[str, Any]:
+def build_result(run: RunParts, state: TrainState, diverged: dict[str, int] | None) -> RunResult:
+    from ..data.normalisation import describe as describe_normalisation
     from ..measure import measure
 
     cfg, history, best = run.cfg, state.history, state.best
     final = history[-1] if history else {}
     seen = best.epoch >= 0
-    result: dict[str, Any] = {
-        "status": "diverged" if diverged else "done",
-        "run_id": cfg.run_id(),
-        "fingerprint": cfg.fingerprint(),  # every field: a relaunch under other defaults tells it apart
-        "epochs": sum(1 for h in history if h["epoch"] > 0),  # trained epochs (an evaluation-only run: 0)
-        "top1": final.get("val_top1"), "top5": final.get("val_top5"), "loss": final.get("val_loss"),
-        "train_loss": final.get("train_loss"),
-        "best_top1": best.top1 if seen else None,
-        "best_top5": best.top5 if seen else None,
-        "best_epoch": best.epoch if seen else None,
-    }
-    if "val_top1_ema" in final:
-        result["top1_ema"] = final["val_top1_ema"]
-    if diverged:
-        result["diverged_at"] = diverged
-    if not diverged and cfg.train.eval_sizes:
-        result["eval_sizes"] = evaluate_sizes(run)
     cost = measure(cfg.model)
     trained = [h for h in history if "img_per_s" in h]
     speeds = [h["img_per_s"] for h in trained[1:] or trained]
     peak_mb, peak_kind = peak_memory(run.device)
-    result.update(
+    return RunResult(
+        status="diverged" if diverged else "done", run_id=cfg.run_id(), fingerprint=cfg.fingerprint(),
+        epochs=sum(1 for h in history if h["epoch"] > 0),
+        top1=final.get("val_top1"), top5=final.get("val_top5"), loss=final.get("val_loss"),
+        train_loss=final.get("train_loss"),
+        best_top1=best.top1 if seen else None, best_top5=best.top5 if seen else None,
+        best_epoch=best.epoch if seen else None, top1_ema=final.get("val_top1_ema"), diverged_at=diverged,
+        eval_sizes=evaluate_sizes(run) if not diverged and cfg.train.eval_sizes else {},
         params=cost["params"], macs=cost["macs"], gmacs=cost["macs"] / 1e9,
         train_img_per_s=float(np.median(speeds)) if speeds else None,
         peak_mem_mb=peak_mb, peak_mem_kind=peak_kind, wall_time_s=run.wall_s(state),
-        world_size=run.denv.world_size, env=environment(run.device),
+        world_size=run.denv.world_size, env=environment(run.device), normalisation=describe_normalisation(cfg),
     )
-    return result
 
 
 def peak_memory(device: torch.device) -> tuple[float, str]:
@@ -69,12 +59,3 @@ def environment(device: torch.device) -> dict[str, Any]:
     from ..environment import describe, provenance
 
     return {**describe(device), "host": platform.node(), **provenance()}
-
-
-def result_json(result: dict[str, Any]) -> str:
-    def default(o: Any) -> Any:
-        if isinstance(o, (np.floating, np.integer)):
-            return o.item()
-        return str(o)
-
-    return json.dumps(result, indent=2, default=default) + "\n"

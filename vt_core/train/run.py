@@ -26,7 +26,6 @@ import torch
 from .. import exit_codes
 from ..cli import OneLineParser, add_set_argument, overrides_from
 from ..config import RunConfig
-from ..data.normalisation import describe as describe_normalisation
 from ..data.normalisation import line as normalisation_line
 from ..model import VisionTransformer
 from ..overrides import ConfigError
@@ -56,7 +55,7 @@ from .evaluation import evaluate
 from .log import RunLog
 from .parts import RunParts, select_device, wrap_for_training
 from .recipe import build_recipe
-from .result import build_result, result_json
+from .result import build_result
 from .rng import seed_data_draws, seed_everything
 from .signals import RunInterrupted, StopFlag
 from .state import TrainState, load_checkpoint
@@ -96,7 +95,7 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None,
     _check_folder_holds(out, cfg)
     ended = read_result(out)
     if ended is not None:
-        return ended
+        return ended.to_json()
     denv = D.detect()
     device = select_device(cfg, denv)
     bundle = load_data(cfg.data, img_size=cfg.model.img_size, in_chans=cfg.model.in_chans)  # validates paths first
@@ -110,7 +109,7 @@ def train(cfg: RunConfig, out: str | Path, *, progress: bool | None = None,
     ended = read_result(out)  # a concurrent launch may have finished it while we waited for the lock
     if ended is not None:
         lock.release()
-        return ended
+        return ended.to_json()
     try:
         if denv.is_main:
             remove_temp_files(out)  # of writes a kill interrupted; no other process writes here now
@@ -226,11 +225,10 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
             if diverged is None:
                 end_epoch(run, state)
     result = build_result(run, state, diverged)
-    result["normalisation"] = describe_normalisation(cfg)
-    log.finish(cfg, result, hparams_first)
+    log.finish(cfg, result.status, hparams_first)
     if denv.is_main:
-        atomic_write_text(out / RESULT, result_json(result))
-    return result
+        atomic_write_text(out / RESULT, result.dumps())
+    return result.to_json()
 
 
 # ---------------------------------------------------------------------------------------- CLI
