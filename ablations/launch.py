@@ -18,11 +18,9 @@ skipped (--held skip), 130 interrupted (rerun to resume).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +28,16 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ablations.executors import analysis as analysis_step  # noqa: E402
-from ablations.planning.cost import Estimate, model_key  # noqa: E402
+from ablations.planning.cost import model_key  # noqa: E402
 from ablations.planning.grid import Grid, PlannedRun, check_buildable, expand, load_grid, parse_seeds  # noqa: E402
+from ablations.planning.grid_index import write_index  # noqa: E402
 from ablations.planning.model_sizes import SizeCache  # noqa: E402
 from ablations.planning.plan import Plan, budget_error, check_budget, cost_row, estimate_costs, print_cost  # noqa: E402
+from ablations.planning.show import print_table, show_plan, show_status, summary_line  # noqa: E402
 from vt_core import exit_codes  # noqa: E402
 from vt_core.cli import OneLineParser, add_set_argument, overrides_from  # noqa: E402
 from vt_core.overrides import ConfigError  # noqa: E402
-from vt_core.run_folder import RunState, atomic_write_text, config_yaml, last_line, run_state  # noqa: E402
+from vt_core.run_folder import RunState, atomic_write_text, config_yaml, run_state  # noqa: E402
 
 DEFAULT_RUNS = Path("runs")
 
@@ -104,38 +104,6 @@ def to_launch(runs: list[PlannedRun], state: dict[str, RunState], retry_failed: 
     return todo
 
 
-def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
-                estimates: dict[str, Estimate] | None = None, analyze: bool = False) -> None:
-    """``runs/<grid>/grid.json``: which variant and seed (and data seed, where the grid crosses them)
-    every run id is, and its cost estimate, for the report and --status; whether runs are analysed
-    after training (``analyze``: a Slurm task reads it)."""
-    path = gdir / "grid.json"
-    from ablations.planning.grid_index import read_index_if_any
-
-    old = read_index_if_any(gdir)  # checked at planning too; read again here for a concurrent launch's entries
-    entries = {(e["variant"], e["seed"], e["run_id"]): e for e in (old.data["runs"] if old else [])}
-    for r in runs:
-        entry: dict[str, Any] = {"variant": r.variant, "seed": r.seed, "run_id": r.run_id, "profile": profile,
-                                 "overrides": r.overrides}
-        if r.data_seed is not None:
-            entry["data_seed"] = r.data_seed
-        before = entries.get((r.variant, r.seed, r.run_id), {}).get("estimate")
-        if before is not None:  # the estimate made before the run first trained, not one from its own result
-            entry["estimate"] = before
-        elif estimates and r.run_id in estimates:
-            entry["estimate"] = estimates[r.run_id].as_json()
-        entries[(r.variant, r.seed, r.run_id)] = entry
-    index = {
-        "grid": grid.name, "description": grid.description, "baseline": grid.baseline, "metric": grid.metric,
-        "axes": grid.axes(), "paper": grid.paper, "variants": [v.name for v in grid.variants],
-        # seed k sets data.seed = k too unless a run carries its own data_seed: the report says which
-        "data_seed_follows_seed": all(r.data_seed is None for r in runs),
-        "analyze": analyze,
-        "runs": sorted(entries.values(), key=lambda e: (e["variant"], e["seed"], e["run_id"])),
-    }
-    atomic_write_text(path, json.dumps(index, indent=1) + "\n")
-
-
 def write_configs(gdir: Path, runs: list[PlannedRun]) -> dict[str, Path]:
     cdir = gdir / ".configs"
     cdir.mkdir(parents=True, exist_ok=True)
@@ -145,13 +113,6 @@ def write_configs(gdir: Path, runs: list[PlannedRun]) -> dict[str, Path]:
         atomic_write_text(p, config_yaml(r.cfg))
         paths[r.run_id] = p
     return paths
-
-
-def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns))
-    for r in rows:
-        print("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
 
 
 # ---------------------------------------------------------------------------------------- executors
@@ -379,24 +340,6 @@ def _remove_empty(folder: Path) -> None:
         pass
 
 
-# what a run that will not train now is, in the launch's summary (run_state's words and "queued")
-_NOT_TRAINED = {"done": "already done", "diverged": "already ended (diverged)", "failed": "failed before (skipped)",
-                "running": "held by another process", "queued": "queued on Slurm"}
-
-
-def summary_line(plan: Plan) -> str:
-    """``grid g (cpu): 12 runs: 4 to train on local, 6 already done, 2 failed before (skipped)``:
-    every distinct run counted once, under what happens to it now."""
-    todo = {r.run_id for r in plan.todo}
-    distinct = {r.run_id for r in plan.runs}
-    others = Counter(plan.state[rid] for rid in distinct - todo)
-    parts = [f"{len(todo)} to train on {plan.executor}"]
-    parts += [f"{n} {_NOT_TRAINED.get(state, state)}" for state, n in sorted(others.items())]
-    same = len(plan.runs) - len(distinct)  # variants that resolve to another's config (see --dry-run)
-    tail = f" ({same} more planned as the same run as another variant)" if same else ""
-    return f"grid {plan.grid.name} ({plan.profile}): {len(distinct)} runs: " + ", ".join(parts) + tail
-
-
 def _undo_index(gdir: Path, configs: dict[str, Path], fresh: bool, index_before: str | None) -> None:
     """Take back what a launch wrote before a submission that took nothing: the grid's folder when
     this launch created it, else the configs it wrote and grid.json as it was."""
@@ -441,64 +384,6 @@ def _report(grid: Grid, runs_dir: Path, profile: str, out_dir: Path) -> None:
               file=sys.stderr)
         return
     print(f"report: {path}")
-
-
-def show_status(grid: Grid, runs: list[PlannedRun], gdir: Path) -> int:
-    """One row per run: its folder's state, and Slurm's (one sacct call) for runs in slurm.json."""
-    from ablations.executors.progress import run_progress
-    from ablations.executors.slurm.jobs import job_states, run_status
-
-    jobs = job_states(gdir) if (gdir / "slurm.json").exists() else {}
-    rows, counts = [], Counter()
-    for r in runs:
-        folder = gdir / r.run_id
-        folder_state = run_state(folder)
-        error = ""
-        if folder_state == "failed":  # the whole last line: --status is where a user reads why
-            error = last_line(folder / "error.txt", limit=None) or "error.txt is empty"
-        state, detail = run_status(folder_state, jobs.get(r.run_id), error)
-        if folder_state in (RunState.RUNNING, RunState.INTERRUPTED):  # how far, and when it will end
-            progress = run_progress(folder, r.cfg.train.total_epochs)
-            detail = " · ".join(x for x in (detail, progress) if x)
-        counts[state] += 1
-        rows.append({"variant": r.variant, "seed": r.seed, "run_id": r.run_id, "state": state, "detail": detail})
-    print(f"grid {grid.name}: {len(runs)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    print_table(rows, ["variant", "seed", "run_id", "state", "detail"])
-    return 0
-
-
-def show_plan(plan: Plan, written: bool = False) -> int:
-    todo_ids = {r.run_id for r in plan.todo}
-    first_variant: dict[str, str] = {}
-    rows = []
-    for r in plan.runs:
-        first = first_variant.setdefault(r.run_id, r.variant)
-        s = plan.state[r.run_id]
-        action = "train" if r.run_id in todo_ids and first == r.variant else (
-            f"same run as {first}" if first != r.variant else "skip")
-        if s == "interrupted" and action == "train":
-            action = "resume"
-        cost = plan.costs[r.run_id]
-        rows.append({**cost_row(plan, r), "params_M": f"{cost['params'] / 1e6:.2f}",
-                     "GMACs": f"{cost['macs'] / 1e9:.3f}", "state": s, "action": action})
-    grid = plan.grid
-    print(f"grid {grid.name} ({plan.profile}), baseline {grid.baseline}, metric {grid.metric}: {len(plan.runs)} runs, "
-          f"{len(plan.todo)} would be submitted to {plan.executor}")
-    print_table(rows, ["variant", "seed", "run_id", "params_M", "GMACs", "device_h", "source", "state", "action"])
-    print_cost(plan)
-    notes = {n for r in plan.runs for n in r.cfg.model.notes()}
-    for n in sorted(notes):
-        print(f"note: {n}")
-    cluster, todo = plan.cluster, plan.todo
-    if plan.executor == "slurm" and cluster is not None:
-        from ablations.executors.slurm.submit import executor_parameters
-
-        print("sbatch parameters:")
-        for k, v in executor_parameters(cluster, len(todo)).items():
-            print(f"  {k} = {v}")
-    print("dry run: nothing submitted, " + ("only measured throughputs and model sizes cached in --runs-dir" if written
-                                            else "nothing written"))
-    return 0
 
 
 if __name__ == "__main__":

@@ -29,3 +29,29 @@ def read_text(path: str | Path) -> str:
     """The text of a regular file (UTF-8); OSError for anything else, UnicodeDecodeError for bytes."""
     with open_regular(path, "r", encoding="utf-8") as f:
         return f.read()
+
+
+class JsonFileError(ValueError):
+    """Why a JSON file could not be read: ``unreadable`` (the reason) or not JSON (the parser's first line)."""
+
+    def __init__(self, reason: str, *, unreadable: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.unreadable = reason, unreadable
+
+
+def read_json(path: str | Path) -> Any:
+    """The JSON value in a regular file (UTF-8, -16 or -32, as ``json.loads`` detects on bytes).
+    FileNotFoundError passes through: whether no file is an error is the caller's to say."""
+    import json
+
+    try:
+        with open_regular(path, "rb") as f:  # a FIFO there is refused, not waited on
+            text = f.read()
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise JsonFileError(str(e.strerror or e), unreadable=True) from None
+    try:
+        return json.loads(text)
+    except ValueError as e:  # not JSON, or not text at all
+        raise JsonFileError(str(e).splitlines()[0], unreadable=False) from None

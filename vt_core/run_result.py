@@ -107,19 +107,12 @@ class RunResult:
 def load_result(path: Path) -> RunResult:
     """``path``'s record. FileNotFoundError passes through (no result is not a bad one); any other
     reason it is not a result is a ResultError saying why: unreadable, not JSON, or the key."""
-    from .files import open_regular
+    from .files import JsonFileError, read_json
 
     try:
-        with open_regular(path, "rb") as f:  # a FIFO there is refused, not waited on
-            text = f.read()
-    except FileNotFoundError:
-        raise
-    except OSError as e:
-        raise ResultError(f"unreadable ({e.strerror or e})") from None
-    try:
-        data = json.loads(text)
-    except ValueError:  # not JSON, or not text at all
-        raise ResultError("not valid JSON (truncated or corrupt)") from None
+        data = read_json(path)
+    except JsonFileError as e:
+        raise ResultError(f"unreadable ({e})" if e.unreadable else "not valid JSON (truncated or corrupt)") from None
     return RunResult.from_json(data)
 
 

@@ -1,5 +1,5 @@
-"""``runs/<grid>/grid.json`` read once and checked field by field: the one reader of the file the
-launcher writes and the report, ``--status`` and the TensorBoard links read.
+"""``runs/<grid>/grid.json`` read once and checked field by field, and written: the one reader and
+writer of the file the launcher writes and the report, ``--status`` and the TensorBoard links read.
 
 A file edited by hand, truncated or crafted is refused as a whole, in one line naming the file and
 the field (``runs[3].seed``, ``axes``) and what the field must be, never half-read: the launcher
@@ -13,10 +13,15 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from vt_core.files import open_regular
+from vt_core.files import JsonFileError, read_json
 from vt_core.overrides import ConfigError
+from vt_core.run_folder import atomic_write_text
+
+if TYPE_CHECKING:
+    from ablations.planning.cost import Estimate
+    from ablations.planning.grid import Grid, PlannedRun
 
 INDEX_FILE = "grid.json"
 DEFAULT_METRIC = "top1"  # of an index written before grid.json carried its grid's METRIC
@@ -69,16 +74,10 @@ def read_index(path: Path) -> GridIndex:
     """The checked index at ``path``; GridIndexError for a file that cannot be read or is malformed
     (FileNotFoundError passes through: whether no index is an error is the caller's to say)."""
     try:
-        with open_regular(path, "rb") as f:  # a FIFO there is refused, not waited on
-            text = f.read()
-    except FileNotFoundError:
-        raise
-    except OSError as e:
-        raise GridIndexError(f"{path}: cannot be read ({e.strerror or e})") from None
-    try:
-        data = json.loads(text)  # bytes: UTF-8 (or -16/-32) detected; anything else is a ValueError too
-    except ValueError as e:
-        raise GridIndexError(f"{path}: cannot be read as JSON ({str(e).splitlines()[0]}); {_FIX}") from None
+        data = read_json(path)
+    except JsonFileError as e:
+        raise GridIndexError(f"{path}: cannot be read ({e})" if e.unreadable
+                             else f"{path}: cannot be read as JSON ({e}); {_FIX}") from None
     return check_index(data, path)
 
 
@@ -182,3 +181,33 @@ def _finite(x: Any) -> bool:
 def _short(value: Any) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def write_index(gdir: Path, grid: Grid, profile: str, runs: list[PlannedRun],
+                estimates: dict[str, Estimate] | None = None, analyze: bool = False) -> None:
+    """``runs/<grid>/grid.json``: which variant and seed (and data seed, where the grid crosses them)
+    every run id is, and its cost estimate, for the report and --status; whether runs are analysed
+    after training (``analyze``: a Slurm task reads it)."""
+    path = gdir / INDEX_FILE
+    old = read_index_if_any(gdir)  # checked at planning too; read again here for a concurrent launch's entries
+    entries = {(e["variant"], e["seed"], e["run_id"]): e for e in (old.data["runs"] if old else [])}
+    for r in runs:
+        entry: dict[str, Any] = {"variant": r.variant, "seed": r.seed, "run_id": r.run_id, "profile": profile,
+                                 "overrides": r.overrides}
+        if r.data_seed is not None:
+            entry["data_seed"] = r.data_seed
+        before = entries.get((r.variant, r.seed, r.run_id), {}).get("estimate")
+        if before is not None:  # the estimate made before the run first trained, not one from its own result
+            entry["estimate"] = before
+        elif estimates and r.run_id in estimates:
+            entry["estimate"] = estimates[r.run_id].as_json()
+        entries[(r.variant, r.seed, r.run_id)] = entry
+    index = {
+        "grid": grid.name, "description": grid.description, "baseline": grid.baseline, "metric": grid.metric,
+        "axes": grid.axes(), "paper": grid.paper, "variants": [v.name for v in grid.variants],
+        # seed k sets data.seed = k too unless a run carries its own data_seed: the report says which
+        "data_seed_follows_seed": all(r.data_seed is None for r in runs),
+        "analyze": analyze,
+        "runs": sorted(entries.values(), key=lambda e: (e["variant"], e["seed"], e["run_id"])),
+    }
+    atomic_write_text(path, json.dumps(index, indent=1) + "\n")
