@@ -68,7 +68,7 @@ class Content:
 
 def report_blocks(c: Content) -> list[Block]:
     f = c.findings
-    coupled = f.agg.grid.get("data_seed_follows_seed") is True
+    coupled = c.index.data_seed_follows_seed is True
     return [*_overview(c), *_results(c), Heading("Verdicts"), Items(verdict_lines(f.summary, f.metric, f.baseline)),
             *_other_metrics(c), *seeds_section(f.agg.runs, f.summary, f.metric, coupled=coupled), *_figures(c),
             *cost_section(f.agg.runs, f.agg.variants), *transfer_section(f.agg.runs, f.agg.transfers),
