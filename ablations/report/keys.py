@@ -8,7 +8,7 @@ import math
 import re
 from typing import Any
 
-from vt_core.run_result import COSTS, MODEL_COSTS
+from vt_core.run_result import COSTS, MODEL_COSTS  # noqa: F401  (re-exported: the report's key lists)
 from vt_core.run_result import FINAL_METRICS as METRICS
 
 ALPHA = 0.05
@@ -16,8 +16,7 @@ CONFIDENCE = 0.95
 # the run states a report counts, in its order (vt_core.run_folder.RunState's words; queued is the launcher's)
 STATUSES = ("done", "diverged", "failed", "running", "interrupted", "pending", "corrupt")
 # METRICS (result.json's final metrics: columns in this order, other numeric keys follow), COSTS and
-# MODEL_COSTS (the architecture's, kept for diverged runs too) are vt_core.run_result's
-__all__ = ["COSTS", "METRICS", "MODEL_COSTS"]  # re-exported
+# MODEL_COSTS (the architecture's, kept for diverged runs too) are vt_core.run_result's lists
 CURVE_KEYS = ("epoch", "step", "val_top1", "val_top5", "val_loss", "train_loss", "train_top1", "lr", "img_per_s",
               "grad_norm", "val_top1_ema", "val_loss_ema")
 _LOWER_IS_BETTER = ("loss", "err", "time", "mem", "macs", "flops", "params")
