@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from vt_core.run_result import COSTS, MODEL_COSTS  # noqa: F401  (re-exported: the report's key lists)
-from vt_core.run_result import FINAL_METRICS as METRICS
+from vt_core.run_result import FINAL_METRICS as METRICS  # noqa: F401
 
 ALPHA = 0.05
 CONFIDENCE = 0.95
