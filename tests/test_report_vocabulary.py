@@ -34,6 +34,8 @@ def test_paragraph_and_caption_say_the_same_methods(interval: Interval, correcti
 def test_options_become_members_and_a_bad_one_is_one_line() -> None:
     o = StatOptions(correction="bh", interval="bootstrap")
     assert o.correction is Correction.BH and o.interval is Interval.BOOTSTRAP
+    assert Correction.applied("holm") is Correction.HOLM  # a summary row's cell, as read back from summary.csv too
+    assert Correction.applied("") is Correction.applied(float("nan")) is Correction.applied("none") is None
     with pytest.raises(ReportError, match=r"^--interval: 'normal' is not one of t, bootstrap$"):
         StatOptions(interval="normal")
     with pytest.raises(ReportError, match=r"^--correction: 'bonferroni' is not one of holm, bh, none$"):

@@ -14,9 +14,6 @@ import pandas as pd
 
 from vt_core.run_result import NOT_MEASUREMENTS, RunResult
 
-if TYPE_CHECKING:
-    from ablations.planning.grid_index import GridIndex
-
 from .keys import COSTS, METRICS, MODEL_COSTS, STATUSES, cell, device_kind
 from .provenance import packages_text
 from .readers import (
@@ -39,6 +36,9 @@ from .selection import (
     one_run_per_seed,
     valid_entries,
 )
+
+if TYPE_CHECKING:
+    from ablations.planning.grid_index import GridIndex
 
 _SKIPPED_KEYS = NOT_MEASUREMENTS  # numeric keys of result.json that are not measurements
 # text columns of the runs table after the numbers: provenance, device, cost estimate, transfer, note

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import pandas as pd
+
 from .few_seeds import MIN_SEEDS
 from .keys import bounds, metric_label
 from .stats import StatOptions
@@ -20,6 +22,11 @@ class Methods:
     options: StatOptions
     baseline: str
     family: int  # the comparisons with a p-value: the family the correction adjusts over
+
+    @classmethod
+    def of(cls, options: StatOptions, baseline: str, summary: pd.DataFrame) -> Methods:
+        """The methods of the table of ``summary`` (its tested rows are the family)."""
+        return cls(options, baseline, int(summary["p_value"].notna().sum()))
 
     @property
     def comparisons(self) -> str:
@@ -56,7 +63,7 @@ class Methods:
                 f"{o.interval.source}, each on its own (not simultaneous); an accuracy's interval is cut to [0, 100] "
                 f"and a loss's to ≥ 0, the values a mean can take. Δ: difference to `{self.baseline}`, tested with "
                 f"{self.test} (α = {o.alpha:g}, two-sided), p-values {self.corrected}. "
-                f"{self.floor[0].upper()}{self.floor[1:]}: the row says how many more seeds would detect the "
+                f"{self.floor.capitalize()}: the row says how many more seeds would detect the "
                 f"difference seen so far (or `--min-effect`). A difference whose own interval excludes 0 but which "
                 f"the correction does not decide reads \"no detectable difference after …\". Bold: {self.bold}. "
                 f"Details: effect size, Hedges' g (independent seeds) or d_z (paired), and P(beats), the probability "

@@ -112,8 +112,7 @@ def _results(c: Content) -> list[Block]:
 
 
 def _methods(c: Content) -> Methods:
-    f = c.findings
-    return Methods(c.options, f.baseline, int(f.summary["p_value"].notna().sum()))
+    return Methods.of(c.options, c.findings.baseline, c.findings.summary)
 
 
 def _memory_note(kinds: set[str]) -> str:
@@ -159,11 +158,11 @@ def verdict_lines(summary: pd.DataFrame, metric: str, baseline: str) -> list[str
 
 
 def _adjusted(s: pd.Series, family: int) -> str:
-    correction = s.get("correction")
-    if not isinstance(correction, str) or correction in ("", Correction.NONE):
+    correction = Correction.applied(s.get("correction"))
+    if correction is None:
         return " (not corrected for multiple comparisons)"
     p_adj = float(s["p_adj"])
-    return f" ({Correction(correction).label}-adjusted {p_clause(p_adj)} over {family} comparison{'s' * (family != 1)})"
+    return f" ({correction.label}-adjusted {p_clause(p_adj)} over {family} comparison{'s' * (family != 1)})"
 
 
 def _effects(s: pd.Series, baseline: str, d: int) -> str:

@@ -93,11 +93,12 @@ def _t_two_sided_p(t: float, df: float) -> float:
 def describe(values: Mapping[Any, float], confidence: float = CONFIDENCE, *, interval: Interval = Interval.T,
              bootstrap_seed: int = SEED) -> dict[str, Any]:
     """n, mean, std, the interval of the mean (t or BCa bootstrap) and the seeds of one variant's values by seed."""
+    interval = Interval(interval)
     mean, std, lo, hi = t_interval(list(values.values()), confidence)
-    if Interval(interval) is Interval.BOOTSTRAP:
+    if interval is Interval.BOOTSTRAP:
         lo, hi = bootstrap_mean(np.fromiter(values.values(), float), confidence=confidence, seed=bootstrap_seed)
     return {"n": len(values), "mean": mean, "std": std, "ci_low": lo, "ci_high": hi,
-            "ci_method": Interval(interval),
+            "ci_method": interval,
             "seeds": ",".join(seed_text(s) for s in sorted(values, key=seed_key))}
 
 

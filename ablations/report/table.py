@@ -149,11 +149,11 @@ def verdict_text(s: pd.Series, metric: str, baseline: str = "the baseline", alph
             return f"{verdict}: {many} more needed for a test"
         unit = " pp" if is_percent(metric) else ""
         return f"{verdict}: {many} more needed for a Δ of {fmt_number(effect, decimals(metric))}{unit}"
-    correction = s.get("correction")
+    correction = Correction.applied(s.get("correction"))
     if verdict is not Verdict.NO_DIFFERENCE:
         return str(verdict)
-    if isinstance(correction, str) and correction not in ("", Correction.NONE) and s["p_value"] < alpha:
-        return f"{verdict} after {Correction(correction).label}"
+    if correction is not None and s["p_value"] < alpha:
+        return f"{verdict} after {correction.label}"
     if s["diff_low"] > 0 or s["diff_high"] < 0:  # a bootstrap interval that excludes 0 where the t-test does not
         return f"{verdict} by the t-test (its {Interval(s['interval']).short} interval excludes 0)"
     return str(verdict)

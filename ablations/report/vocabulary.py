@@ -64,6 +64,14 @@ class Correction(StrEnum):
     def reference(self) -> str:
         return {"holm": "Holm 1979", "bh": "Benjamini & Hochberg 1995", "none": ""}[self.value]
 
+    @staticmethod
+    def applied(value: object) -> Correction | None:
+        """A summary row's ``correction`` as the correction its p-value went through: None where the row
+        was not tested (an empty cell, or NaN once read back) or nothing was corrected."""
+        if not isinstance(value, str) or value in ("", Correction.NONE):
+            return None
+        return Correction(value)
+
 
 class Verdict(StrEnum):
     """What a variant's row says about it against the baseline."""

@@ -189,22 +189,15 @@ def _write_data_files(out: Path, agg: Aggregate, comp: _Computed, name: str, opt
     write_text(out / "summary.csv", summary.to_csv(index=False))
     label = f"tab:{re.sub(r'[^A-Za-z0-9]+', '-', name)}"
     names: set[str] = set()
-    methods = Methods(options, main.baseline, 0)
     for metric, table, stem in [(main.metric, comp.table, "table"),
                                 *[(f.metric, t, _file_stem(f.metric)) for f, t in comp.others]]:
         tex_label = label if stem == "table" else f"{label}-{re.sub(r'[^A-Za-z0-9]+', '-', metric)}"
-        caption = _caption(methods, name, metric, done[metric], main=metric == main.metric)
+        caption = Methods.of(options, main.baseline, done[metric]).caption(name, metric, main=metric == main.metric)
         for ext, text in (("csv", table_csv(table)), ("md", table_markdown(table)),
                           ("tex", table_latex(table, caption, tex_label))):
             write_text(out / f"{stem}.{ext}", text)
             names.add(f"{stem}.{ext}")
     return names
-
-
-def _caption(methods: Methods, name: str, metric: str, summary: pd.DataFrame, *, main: bool) -> str:
-    """The LaTeX table's caption, from the methods of its own family of comparisons."""
-    family = int(summary["p_value"].notna().sum())
-    return dataclasses.replace(methods, family=family).caption(name, metric, main=main)
 
 
 def _git_commit() -> str:
