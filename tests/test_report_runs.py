@@ -263,6 +263,7 @@ def test_several_metrics_one_table_each(small, capsys):
     (["--min-effect", "much"], "--min-effect: 'much' is not a number"),
     (["--min-effect", "-0.3"], "--min-effect: -0.3 must be a positive number"),
     (["--min-effect", "nan"], "--min-effect: nan must be a positive number"),
+    (["--min-effect", "1e400"], "--min-effect: inf must be a positive number (finite"),
     (["--metric", "top1,top7"], "--metric: 'top7' is in no done run"),
     (["--metric", "top1,,top5"], "--metric: 'top1,,top5' has an empty name"),
     (["--bogus"], "unrecognized arguments: --bogus"),

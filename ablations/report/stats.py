@@ -59,7 +59,8 @@ class StatOptions:
         object.__setattr__(self, "correction", parse(Correction, self.correction, "--correction"))
         object.__setattr__(self, "interval", parse(Interval, self.interval, "--interval"))
         if self.min_effect is not None and not (math.isfinite(self.min_effect) and self.min_effect > 0):
-            raise ReportError(f"--min-effect: {self.min_effect} must be a positive number (in the metric's units)")
+            raise ReportError(f"--min-effect: {self.min_effect} must be a positive number "
+                              f"(finite, in the metric's units)")
         if not 0 < self.alpha < 1:
             raise ReportError(f"alpha: {self.alpha} must lie in (0, 1)")
 
