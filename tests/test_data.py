@@ -14,6 +14,7 @@ from PIL import Image
 from tests.support.datasets import expect_error, pickle_to, write_cifar10, write_cifar100, write_imagefolder, write_png
 from vt_core.config import DataConfig
 from vt_core.data import DATASETS, PROBES, build_mixup, data_kind, dataset_num_classes, load_data, validate_data
+from vt_core.data.pixels import PixelNormalise
 from vt_core.data.transforms import CIFAR10_STATS
 from vt_core.overrides import ConfigError
 
@@ -69,13 +70,14 @@ def test_cifar_augmented_goes_through_timm_transforms(cifar10: Path) -> None:
     b = load_data(data, img_size=32)
     assert b.tensors is None  # per-sample random transforms; the loop uses a DataLoader
     x, y = b.train[0]
-    assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and isinstance(y, int)
+    assert x.shape == (3, 32, 32) and x.dtype == torch.uint8 and isinstance(y, int)  # pixels: normalised per batch
     names = [type(t).__name__ for t in b.train.transform.transforms]
-    assert "RandomResizedCropAndInterpolation" in names and "RandAugment" in names and "RandomErasing" in names
+    assert "RandomResizedCropAndInterpolation" in names and "RandAugment" in names
+    assert "RandomErasing" not in names  # it acts on the normalised batch (PixelNormalise), as in timm's prefetcher
     v1, v2 = b.val[0][0], b.val[0][0]
     assert torch.equal(v1, v2)  # validation stays deterministic
     plain = load_data(DataConfig(name="cifar10", root=str(cifar10)), img_size=32)
-    assert torch.allclose(v1, plain.tensors[2][0], atol=1e-5)
+    assert torch.allclose(PixelNormalise(b.mean, b.std)(v1[None])[0], plain.tensors[2][0], atol=1e-5)
 
 
 def test_cifar100(tmp_path: Path) -> None:
@@ -150,10 +152,10 @@ def test_imagefolder_loads_any_format_resized(folder: Path) -> None:
     for ds in (b.train, b.val):
         for i in range(len(ds)):
             x, y = ds[i]
-            assert x.shape == (3, 16, 16) and x.dtype == torch.float32 and isinstance(y, int)
+            assert x.shape == (3, 16, 16) and x.dtype == torch.uint8 and isinstance(y, int)
     gray_index = [p for p, _ in b.train.samples].index(str(folder / "train" / "dog" / "dog_0.png"))
     g = b.train[gray_index][0]
-    assert torch.allclose(g[0] * b.std[0] + b.mean[0], g[1] * b.std[1] + b.mean[1], atol=1e-5)  # gray → R = G
+    assert torch.equal(g[0], g[1]) and torch.equal(g[1], g[2])  # gray → R = G = B
     assert dataset_num_classes(DataConfig(name="imagefolder", root=str(folder))) == 3
     one = load_data(DataConfig(name="imagefolder", root=str(folder)), img_size=20, in_chans=1)
     assert one.train[0][0].shape == (1, 20, 20) and len(one.mean) == 1
@@ -318,7 +320,7 @@ def test_mean_std_and_interpolation_from_the_config(tmp_path) -> None:
     mine = load_data(DataConfig(name="imagefolder", root=str(tmp_path), workers=0, mean=(0.5, 0.5, 0.5),
                                 std=(0.25, 0.25, 0.25), interpolation="bilinear"), img_size=8)
     assert mine.mean == (0.5, 0.5, 0.5) and plain.mean != mine.mean
-    x = mine.val[0][0]
+    x = PixelNormalise(mine.mean, mine.std)(mine.val[0][0][None])[0]
     torch.testing.assert_close(x[0], torch.full((8, 8), (200 / 255 - 0.5) / 0.25), atol=2e-2, rtol=0)
     assert "bilinear" in repr(mine.val.transform).lower() and "bicubic" in repr(plain.val.transform).lower()
     probe = load_data(DataConfig(train_size=8, val_size=8, mean=(0.0,), std=(1.0,)), img_size=32)

@@ -107,6 +107,40 @@ def test_a_partly_kept_pass_decodes_only_the_rest(digits: Path) -> None:
     assert tr.calls == before  # all kept: nothing decoded
 
 
+def test_decoding_ahead_decodes_each_kept_image_once_and_changes_no_batch(digits: Path) -> None:
+    batches, tr, va = _batches(digits)
+    plain, _, _ = _batches(digits, "data.cache_mb=0")
+    assert batches.decode_kept() == 120 and (tr.calls, va.calls) == (80, 40)
+    for epoch in range(2):  # every pass after it reads memory, in the epoch's own order
+        for (x, y), (x0, y0) in zip(_drain(batches.train(epoch, 0)), _drain(plain.train(epoch, 0)), strict=True):
+            assert torch.equal(x, x0) and torch.equal(y, y0)
+        for (x, y), (x0, y0) in zip(_drain(batches.val()), _drain(plain.val()), strict=True):
+            assert torch.equal(x, x0) and torch.equal(y, y0)
+    assert (tr.calls, va.calls) == (80, 40)
+
+
+@pytest.mark.parametrize("extra, size, expected", [
+    (("data.augment=true",), 8, (0, 40)),  # augmented training is decoded per epoch; validation ahead
+    (("data.cache_mb=0",), 8, (0, 0)),  # no cache: nothing to decode ahead
+    (("data.cache_mb=1",), 128, (16, 16)),  # over budget: one batch each finds it out, then it stops
+    (("data.val_subset=10",), 8, (80, 10)),  # only the validation images evaluated
+])
+def test_decoding_ahead_decodes_only_what_will_be_kept(digits: Path, extra: tuple[str, ...], size: int,
+                                                        expected: tuple[int, int]) -> None:
+    batches, tr, va = _batches(digits, *extra, size=size)
+    decoded = batches.decode_kept()
+    assert (tr.calls, va.calls) == expected
+    assert decoded == (0 if "data.cache_mb=1" in extra else sum(expected))
+
+
+def test_a_run_on_the_cpu_decodes_ahead_and_says_so(digits: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    train(_cfg(digits, "train.epochs=1"), tmp_path / "run", progress=False)
+    assert "decoded 120 images into memory in" in capsys.readouterr().out
+    train(_cfg(digits, "train.epochs=1", "data.cache_mb=0"), tmp_path / "off", progress=False)
+    assert "decoded" not in capsys.readouterr().out
+
+
 def test_a_run_trains_to_the_same_numbers_with_the_cache_off(digits: Path, tmp_path: Path) -> None:
     rows = {}
     for name, extra in (("kept", ()), ("off", ("data.cache_mb=0",))):

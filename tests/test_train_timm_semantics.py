@@ -18,6 +18,7 @@ from PIL import Image
 
 from tests.support.training import ROOT, tiny_cfg
 from vt_core.data.digits import write_digit_folder
+from vt_core.data.pixels import PixelNormalise
 from vt_core.train import build_config, train
 
 
@@ -55,13 +56,55 @@ def test_the_loaded_pixels_use_the_resolved_statistics(digits: Path) -> None:
 
     cfg = resolve(_folder_cfg(digits))
     bundle = load_data(cfg.data, img_size=32)
-    x, _ = bundle.train[0]
+    x = PixelNormalise(bundle.mean, bundle.std)(bundle.train[0][0][None])[0]
     with Image.open(bundle.train.samples[0][0]) as im:
         raw = np.asarray(im)
     assert bundle.mean == (0.5, 0.5, 0.5)
     # (p/255 - 0.5)/0.5 spans [-1, 1]; ImageNet's statistics would reach (1 - 0.406)/0.225 ≈ 2.6
     assert x.min() >= -1.0 - 1e-5 and x.max() <= 1.0 + 1e-5
     assert x.max() > 0.5 and raw.max() > 200
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_the_model_sees_what_timm_s_prefetching_loader_gives(digits: Path, augment: bool) -> None:
+    """The validation batches (and training batches without augmentation) hold exactly what timm's
+    ``create_loader(use_prefetcher=True)`` gives ``train.py`` for the same files: uint8 pixels from
+    the workers, normalised per batch; with augmentation only the evaluation transform is compared."""
+    import timm
+    from timm.data import create_dataset, create_loader, resolve_data_config
+
+    from vt_core.data import load_data
+    from vt_core.resolve import resolve
+    from vt_core.train import distributed as D
+    from vt_core.train.batches import Batches
+
+    cfg = resolve(_folder_cfg(digits, f"data.augment={str(augment).lower()}"))
+    batches = Batches(load_data(cfg.data, img_size=32), cfg, D.detect(), torch.device("cpu"))
+    ours = dict(zip((path for path, _ in batches.val_set.samples), torch.cat([x for x, _ in batches.val()])))
+    dc = resolve_data_config({}, model=timm.create_model("vt_vit_cpu", num_classes=10))
+    theirs_set = create_dataset("", root=str(digits / "val"))
+    loader = create_loader(theirs_set, input_size=dc["input_size"], batch_size=16, is_training=False,
+                           use_prefetcher=True, interpolation=dc["interpolation"], mean=dc["mean"], std=dc["std"],
+                           crop_pct=dc["crop_pct"], num_workers=0, device=torch.device("cpu"))
+    theirs = torch.cat([x for x, _ in loader])
+    assert theirs.dtype == torch.float32 and len(theirs) == len(ours) == 40
+    for i, x in enumerate(theirs):
+        assert torch.equal(ours[theirs_set.filename(i, absolute=True)], x)  # bit for bit
+    if not augment:
+        x, _ = next(batches.train(0, 0))
+        assert x.dtype == torch.float32 and float(x.min()) >= -1.0 and float(x.max()) <= 1.0
+
+
+def test_random_erasing_acts_on_the_normalised_batch() -> None:
+    pixels = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)
+    plain = PixelNormalise((0.5,) * 3, (0.5,) * 3)(pixels)
+    assert not bool((plain == 0).any())  # (p − 127.5) / 127.5 is never 0 for whole p
+    erased = PixelNormalise((0.5,) * 3, (0.5,) * 3, re_prob=1.0)(pixels)
+    boxes = (erased == 0).all(1)  # timm's 'const' mode: a box of zeros (the mean colour) in every image
+    assert all(bool(b.any()) for b in boxes)
+    torch.testing.assert_close(erased[~(erased == 0)], plain[~(erased == 0)], rtol=0, atol=0)
+    floats = torch.randn(2, 3, 4, 4)
+    assert PixelNormalise((0.5,) * 3, (0.5,) * 3, re_prob=1.0)(floats) is floats  # in-memory data: untouched
 
 
 def test_probe_and_cifar_configs_are_untouched() -> None:

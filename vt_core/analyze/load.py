@@ -61,10 +61,12 @@ def validation_images(cfg: RunConfig, n: int, seed: int) -> tuple[torch.Tensor, 
 @lru_cache(maxsize=2)  # a grid's runs (and a run and its baseline) share their data: load it once per process
 def _draw(data: DataConfig, img_size: int, in_chans: int, n: int, seed: int):
     from ..data import load_data
+    from ..data.pixels import PixelNormalise
 
-    val = load_data(data, img_size=img_size, in_chans=in_chans).val
+    bundle = load_data(data, img_size=img_size, in_chans=in_chans)
+    val = bundle.val
     order = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed))[:n].sort().values.tolist()
     pairs = [val[i] for i in order]
-    images = torch.stack([torch.as_tensor(p[0]).float() for p in pairs])
+    images = PixelNormalise(bundle.mean, bundle.std)(torch.stack([torch.as_tensor(p[0]) for p in pairs])).float()
     labels = torch.tensor([int(p[1]) for p in pairs])
     return images, labels, order

@@ -14,10 +14,11 @@ from torch.utils.data import Dataset
 
 @dataclass
 class DataBundle:
-    """train / val: Datasets of (float image C×H×W, normalised; int label). tensors: for in-memory
-    data, ``(train_x, train_y, val_x, val_y)`` with float32 normalised images already at the model's
-    input size and int64 labels (the very tensors ``train`` / ``val`` index), else None. mean / std:
-    the normalisation used, per channel."""
+    """train / val: Datasets of (image C×H×W; int label): uint8 pixels for image files and arrays,
+    which ``pixels.PixelNormalise(mean, std)`` turns into the model's input per batch, or float32
+    already normalised for in-memory data. tensors: for in-memory data, ``(train_x, train_y, val_x,
+    val_y)`` with float32 normalised images already at the model's input size and int64 labels (the
+    very tensors ``train`` / ``val`` index), else None. mean / std: the normalisation, per channel."""
 
     train: Dataset
     val: Dataset

@@ -208,6 +208,6 @@ def load_cifar(data: DataConfig, img_size: int, in_chans: int) -> DataBundle:
         tx = normalise_tensors(torch.from_numpy(train.data).permute(0, 3, 1, 2), img_size, stats, in_chans)
         vx = normalise_tensors(torch.from_numpy(test.data).permute(0, 3, 1, 2), img_size, stats, in_chans)
         return DataBundle(train=TensorImages(tx, ty), val=TensorImages(vx, vy), tensors=(tx, ty, vx, vy), **common)
-    train_set = ArrayImages(train.data, train.targets, train_transform(data, img_size, stats, in_chans))
-    val_set = ArrayImages(test.data, test.targets, eval_transform(img_size, stats, in_chans, data.interpolation))
+    train_set = ArrayImages(train.data, train.targets, train_transform(data, img_size, in_chans))
+    val_set = ArrayImages(test.data, test.targets, eval_transform(img_size, in_chans, data.interpolation))
     return DataBundle(train=train_set, val=val_set, tensors=None, **common)

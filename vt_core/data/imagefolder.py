@@ -217,9 +217,8 @@ def load_imagefolder(data: DataConfig, img_size: int, in_chans: int) -> DataBund
     stats = used_stats(data)  # the model's data config's, once resolved (vt_core.data.normalisation)
     mean, std = channel_stats(stats, in_chans)
     return DataBundle(
-        train=FolderImages(layout.train, train_transform(data, img_size, stats, in_chans),
-                           skip_broken=data.skip_broken),
-        val=FolderImages(layout.val, eval_transform(img_size, stats, in_chans, data.interpolation, data.crop_pct),
+        train=FolderImages(layout.train, train_transform(data, img_size, in_chans), skip_broken=data.skip_broken),
+        val=FolderImages(layout.val, eval_transform(img_size, in_chans, data.interpolation, data.crop_pct),
                          skip_broken=data.skip_broken),
         num_classes=len(layout.classes), tensors=None, mean=mean, std=std, classes=layout.classes, name=data.name,
         info={"root": str(layout.root)},

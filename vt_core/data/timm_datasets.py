@@ -88,8 +88,8 @@ def timm_num_classes(data: DataConfig) -> int:
 def load_timm(data: DataConfig, img_size: int, in_chans: int) -> DataBundle:
     root = _check(data)
     stats = used_stats(data)  # CIFAR's, else the model's data config's (vt_core.data.normalisation)
-    train = _create(data, root, "train", train_transform(data, img_size, stats, in_chans), in_chans)
-    val_tf = eval_transform(img_size, stats, in_chans, data.interpolation, data.crop_pct)
+    train = _create(data, root, "train", train_transform(data, img_size, in_chans), in_chans)
+    val_tf = eval_transform(img_size, in_chans, data.interpolation, data.crop_pct)
     val = _create(data, root, "validation", val_tf, in_chans)
     for split, ds in (("train", train), ("validation", val)):
         if not hasattr(ds, "__getitem__") or not hasattr(ds, "__len__"):

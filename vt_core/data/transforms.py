@@ -1,6 +1,7 @@
 """Image preprocessing and augmentation, all through timm: ``create_transform`` for per-sample
-pipelines (``data.augment`` → timm's training recipe: random-resized crop, flip, RandAugment,
-random erasing; otherwise resize + centre crop + normalise), ``Mixup`` for mixup / cutmix, and a
+pipelines (``data.augment`` → timm's training recipe: random-resized crop, flip, RandAugment;
+otherwise resize + centre crop), giving uint8 pixels that ``pixels.PixelNormalise`` normalises (and
+randomly erases) per batch, as timm's prefetcher does; ``Mixup`` for mixup / cutmix; and a
 vectorised resize + normalise for in-memory tensors (done once at load, not per sample)."""
 
 from __future__ import annotations
@@ -63,25 +64,25 @@ def data_stats(data: DataConfig, default: Stats) -> Stats:
     return (mean * 3, std * 3) if len(mean) == 1 else (mean, std)
 
 
-def eval_transform(img_size: int, stats: Stats, in_chans: int = 3, interpolation: str = "bicubic",
+def eval_transform(img_size: int, in_chans: int = 3, interpolation: str = "bicubic",
                    crop_pct: float = 1.0) -> T.Compose:
-    """Resize the shorter side to ``img_size / crop_pct``, centre crop ``img_size``, to tensor, normalise
-    (timm's evaluation transform; ``crop_pct`` 0 means 1)."""
-    mean, std = channel_stats(stats, in_chans)
+    """Resize the shorter side to ``img_size / crop_pct``, centre crop ``img_size``, to uint8 pixels
+    C×H×W (timm's evaluation transform as its prefetcher wants it; ``crop_pct`` 0 means 1). The
+    normalisation follows per batch (``pixels.PixelNormalise``)."""
     tf = create_transform(img_size, is_training=False, crop_pct=crop_pct or 1.0, interpolation=interpolation,
-                          mean=mean, std=std)
+                          use_prefetcher=True)
     return T.Compose([ToMode("L" if in_chans == 1 else "RGB"), *tf.transforms])
 
 
-def train_transform(data: DataConfig, img_size: int, stats: Stats, in_chans: int = 3) -> T.Compose:
-    """timm's training recipe when ``data.augment``, else resize + centre crop without a crop margin
-    (what timm's ``train.py --no-aug`` does)."""
+def train_transform(data: DataConfig, img_size: int, in_chans: int = 3) -> T.Compose:
+    """timm's training recipe when ``data.augment`` (random erasing, which acts on normalised pixels,
+    is ``PixelNormalise``'s), else resize + centre crop without a crop margin (what timm's
+    ``train.py --no-aug`` does); uint8 pixels C×H×W either way."""
     if not data.augment:
-        return eval_transform(img_size, stats, in_chans, data.interpolation)
-    mean, std = channel_stats(stats, in_chans)
+        return eval_transform(img_size, in_chans, data.interpolation)
     aa = data.auto_augment if data.auto_augment and data.auto_augment.lower() not in ("none", "off", "false") else None
-    tf = create_transform(img_size, is_training=True, auto_augment=aa, re_prob=data.reprob,
-                          interpolation=data.interpolation, mean=mean, std=std)
+    tf = create_transform(img_size, is_training=True, auto_augment=aa, interpolation=data.interpolation,
+                          use_prefetcher=True)
     return T.Compose([ToMode("L" if in_chans == 1 else "RGB"), *tf.transforms])
 
 

@@ -9,6 +9,7 @@ from typing import Any, Iterator
 import torch
 
 from ..config import RunConfig
+from ..data.pixels import PixelNormalise
 from ..overrides import ConfigError
 from . import distributed as D
 from .decoded import DecodedCache
@@ -27,12 +28,17 @@ class Batches:
     one repeats the batches' order and content, not their random crops. A split whose transform is
     deterministic (validation; training without ``data.augment``) keeps what its loader gave, up to
     ``data.cache_mb`` (``decoded.py``): later epochs and evaluations index it instead of decoding.
+    Image files arrive as uint8 pixels (what the workers send and the cache keeps) and are normalised
+    per batch on the device (``PixelNormalise``; random erasing too, for augmented training).
     """
 
     def __init__(self, bundle: Any, cfg: RunConfig, denv: D.DistEnv, device: torch.device) -> None:
         self.cfg, self.denv, self.device = cfg, denv, device
         self.train_set, self.val_set = bundle.train, bundle.val
         self.tensors = None
+        re_prob = cfg.data.reprob if cfg.data.augment else 0.0
+        self.pixels = {0: PixelNormalise(bundle.mean, bundle.std, device=device, re_prob=re_prob),
+                       2: PixelNormalise(bundle.mean, bundle.std, device=device)}
         self._loaders: dict[int, tuple[torch.utils.data.DataLoader, _Batches, DecodedCache | None]] = {}
         if bundle.tensors is not None and not cfg.data.augment:
             where = device if cfg.data.on_device else torch.device("cpu")
@@ -76,6 +82,30 @@ class Batches:
         g = torch.Generator().manual_seed(self.cfg.train.seed * 104_729 + 17)
         return torch.randperm(n, generator=g)[:k].sort().values
 
+    def decode_kept(self, *, train: bool = True) -> int:
+        """Decode now, before the first step, every image the kept splits will hold (the validation
+        images this rank evaluates; the training split too when ``train``), with the workers and
+        nothing else running; returns how many were decoded. On the CPU, where the workers and the
+        model's threads share the cores, decoding beside the steps slows each step by more than the
+        decoding costs (a step's threads wait for the one a worker displaced); the values are those
+        the first pass would have decoded, so the run's numbers do not change."""
+        if self.tensors is not None:
+            return 0
+        todo = [(self.val_indices(len(self.val_set))[self.denv.rank::self.denv.world_size], self.val_set, 2)]
+        if train and not self.cfg.data.augment:
+            todo.insert(0, (torch.arange(self.n_train), self.train_set, 0))
+        decoded, b = 0, self.cfg.train.batch_size
+        for idx, dataset, offset in todo:
+            batches = [idx[s:s + b] for s in range(0, len(idx), b)]
+            cache = self._loader(dataset, offset)[2]
+            if cache is None:
+                continue
+            for x, _ in self._decoded(batches, dataset, offset):
+                if cache.off:  # the split does not fit: it is decoded in every pass, as without a cache
+                    break
+                decoded += len(x)
+        return decoded
+
     def _fetch(self, batches: list[torch.Tensor], dataset: Any, offset: int) -> Iterator[Batch]:
         if self.tensors is not None:
             x, y = self.tensors[offset], self.tensors[offset + 1]
@@ -83,6 +113,12 @@ class Batches:
                 i = i.to(x.device)
                 yield x[i].to(self.device, non_blocking=True), y[i].to(self.device, non_blocking=True)
             return
+        for x, y in self._decoded(batches, dataset, offset):
+            yield self.pixels[offset](x.to(self.device, non_blocking=True)), y.to(self.device, non_blocking=True)
+
+    def _decoded(self, batches: list[torch.Tensor], dataset: Any, offset: int) -> Iterator[Batch]:
+        """The batches as the workers give them (uint8 pixels for image files), from the split's
+        cache where all of a batch is kept; the others go through the loader and are kept."""
         loader, order, cache = self._loader(dataset, offset)
         kept = [cache is not None and cache.has(i) for i in batches]
         order.batches = [i.tolist() for i, k in zip(batches, kept) if not k]
@@ -94,7 +130,7 @@ class Batches:
                 x, y = next(decoded)
                 if cache is not None:
                     cache.put(i, x, y)
-            yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+            yield x, y
 
     def _loader(self, dataset: Any, offset: int
                 ) -> tuple[torch.utils.data.DataLoader, "_Batches", DecodedCache | None]:

@@ -2,7 +2,7 @@
 per epoch and per evaluation.
 
 Where a split's per-sample transform is deterministic (no augmentation: resize, centre crop, to
-tensor, normalise), the tensors the DataLoader yields for an index are the same in every pass.
+uint8 pixels), the tensors the DataLoader yields for an index are the same in every pass.
 ``DecodedCache`` keeps them as they came out of the loader, up to ``data.cache_mb`` MiB per split; a
 batch whose images are all kept is indexed from memory, any other goes through the loader and is
 kept. The values are the loader's own, bit for bit, so a run trains to the same numbers with the

@@ -211,6 +211,12 @@ def _train(cfg: RunConfig, out: Path, bundle: Any, denv: D.DistEnv, device: torc
     net = wrap_for_training(model, tc, denv, device)
     if denv.is_main:  # the log says how the images were normalised (the same line as --dry-run's)
         print(f"[{out.name}] {normalisation_line(cfg)}", flush=True)
+    if device.type == "cpu":  # the workers share the model's cores: decode what will be kept before the steps
+        tick = time.perf_counter()
+        decoded = batches.decode_kept(train=tc.epochs > 0)
+        if decoded and denv.is_main:
+            print(f"[{out.name}] decoded {decoded:,} images into memory in {time.perf_counter() - tick:.1f} s "
+                  f"(data.cache_mb; later passes read them from there)", flush=True)
     log = RunLog(out, cfg, denv, global_step=state.global_step, progress=progress)
     if denv.is_main:
         remove(out / ERROR)  # a retried run that resumes is no longer failed
