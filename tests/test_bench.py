@@ -140,3 +140,21 @@ def test_bench_gpu_compiled_rows_with_memory(tmp_path):
         assert r["device"] == "cuda" and r["dtype"] == "bf16"
         assert float(r["mem_mb_ours"]) > 0 and float(r["mem_mb_ref"]) > 0
         assert float(r["img_s_ours"]) > 0 and float(r["img_s_ref"]) > 0
+
+
+def test_trainer_bench_reports_each_repeat_s_ratio(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m vt_core.bench.trainer``'s summary: medians, and each repeat's own ratio (its two runs
+    follow each other, so a machine drifting between repeats does not move it), also in --json."""
+    import json
+    from types import SimpleNamespace
+
+    from vt_core.bench.trainer import Outcome, _report
+
+    walls = {("ours", 1): 40.0, ("timm", 1): 50.0, ("ours", 2): 66.0, ("timm", 2): 60.0, ("ours", 3): 45.0,
+             ("timm", 3): 50.0}
+    runs = [Outcome(who, seed, wall, 100.0, [1.0], [1.0], [50.0]) for (who, seed), wall in walls.items()]
+    _report(runs, SimpleNamespace(json=str(tmp_path / "b.json")), [0.5, 0.7])
+    out = capsys.readouterr().out
+    assert "ratio ours/timm: wall 0.900" in out  # 45 / 50
+    assert "per repeat, wall ours/timm: 0.800, 1.100, 0.900; median 0.900" in out
+    assert json.loads((tmp_path / "b.json").read_text())["pair_wall_ratios"] == pytest.approx([0.8, 1.1, 0.9])

@@ -242,10 +242,14 @@ def _report(outcomes: list[Outcome], a: Any, load: list[float]) -> None:
         print(f"{who}: median wall {med[who][0]:.1f} s, median train {med[who][1]:.1f} img/s, top-1 {tops}")
     print(f"ratio ours/timm: wall {wall_ratio:.3f} (below 1: ours faster), train img/s {speed_ratio:.3f} "
           f"(above 1: ours faster)")
+    # a repeat's two runs follow each other: their ratio is blind to the machine's drift between repeats
+    by_seed = {(o.who, o.seed): o.wall_s for o in outcomes}
+    pairs = [by_seed["ours", s] / by_seed["timm", s] for s in sorted({o.seed for o in outcomes})]
+    print(f"per repeat, wall ours/timm: {', '.join(f'{r:.3f}' for r in pairs)}; median {statistics.median(pairs):.3f}")
     if a.json:
         Path(a.json).write_text(json.dumps({"runs": [o.__dict__ for o in outcomes], "wall_ratio": wall_ratio,
-                                            "img_per_s_ratio": speed_ratio, "args": vars(a),
-                                            "load_average": load}, indent=1) + "\n")
+                                            "img_per_s_ratio": speed_ratio, "pair_wall_ratios": pairs,
+                                            "args": vars(a), "load_average": load}, indent=1) + "\n")
 
 
 if __name__ == "__main__":
