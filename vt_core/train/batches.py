@@ -64,14 +64,16 @@ class Batches:
     def val(self, dataset: Any = None, tensors: tuple | None = None) -> Iterator[Batch]:
         """The validation split in order (or another dataset, or other in-memory tensors)."""
         dataset = dataset if dataset is not None else self.val_set
-        n = len(dataset) if tensors is None else len(tensors[1])
-        b = self.cfg.train.batch_size
-        idx = self.val_indices(n)[self.denv.rank::self.denv.world_size]
-        batches = [idx[s:s + b] for s in range(0, len(idx), b)]
+        batches = self._val_batches(len(dataset) if tensors is None else len(tensors[1]))
         if tensors is not None:
             yield from ((tensors[0][i.to(tensors[0].device)], tensors[1][i.to(tensors[1].device)]) for i in batches)
             return
         yield from self._fetch(batches, dataset, 2)
+
+    def _val_batches(self, n: int) -> list[torch.Tensor]:
+        """This rank's share of the validation indices, in batches of ``train.batch_size``."""
+        idx, b = self.val_indices(n)[self.denv.rank::self.denv.world_size], self.cfg.train.batch_size
+        return [idx[s:s + b] for s in range(0, len(idx), b)]
 
     def val_indices(self, n: int) -> torch.Tensor:
         """Every validation image, or ``data.val_subset`` of them drawn with the run's seed (the same
@@ -91,14 +93,14 @@ class Batches:
         the first pass would have decoded, so the run's numbers do not change."""
         if self.tensors is not None:
             return 0
-        todo = [(self.val_indices(len(self.val_set))[self.denv.rank::self.denv.world_size], self.val_set, 2)]
-        if train and not self.cfg.data.augment:
-            todo.insert(0, (torch.arange(self.n_train), self.train_set, 0))
-        decoded, b = 0, self.cfg.train.batch_size
-        for idx, dataset, offset in todo:
-            batches = [idx[s:s + b] for s in range(0, len(idx), b)]
+        b = self.cfg.train.batch_size
+        todo = [(self._val_batches(len(self.val_set)), self.val_set, 2)]
+        if train:
+            todo.insert(0, (list(torch.arange(self.n_train).split(b)), self.train_set, 0))
+        decoded = 0
+        for batches, dataset, offset in todo:
             cache = self._loader(dataset, offset)[2]
-            if cache is None:
+            if cache is None:  # no cache for this split (augmented training, data.cache_mb=0): nothing to keep
                 continue
             for x, _ in self._decoded(batches, dataset, offset):
                 if cache.off:  # the split does not fit: it is decoded in every pass, as without a cache
