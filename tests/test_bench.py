@@ -158,3 +158,32 @@ def test_trainer_bench_reports_each_repeat_s_ratio(tmp_path: Path, capsys: pytes
     assert "ratio ours/timm: wall 0.900" in out  # 45 / 50
     assert "per repeat, wall ours/timm: 0.800, 1.100, 0.900; median 0.900" in out
     assert json.loads((tmp_path / "b.json").read_text())["pair_wall_ratios"] == pytest.approx([0.8, 1.1, 0.9])
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--threads", "-3"], "--threads -3"),
+    (["--workers", "-1"], "data.workers: -1 must be ≥ 0"),
+    (["--preset", "nope"], "'nope'"),
+    (["--lr", "-1"], "train.lr: -1.0 must be positive"),
+    (["--json", "/nonexistent-dir/b.json"], "its folder does not exist"),
+    (["--folder", "FILE"], "not a folder"),
+    (["--folder", "FULL"], "not empty, and not this digits set"),
+])
+def test_trainer_bench_refuses_before_any_run(args: list[str], needle: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Bad flags, a --json that cannot be written and a --folder holding something else: one line, exit 2,
+    no trainer started and nothing written (the check used to come after minutes of runs, or never)."""
+    from vt_core.bench.trainer import main as bench_main
+
+    monkeypatch.setenv("VT_TIMM_TRAIN", str(tmp_path / "train.py"))  # present; never run here
+    (tmp_path / "train.py").write_text("raise SystemExit('must not run')\n")
+    (tmp_path / "FILE").write_text("x")
+    (tmp_path / "FULL").mkdir()
+    (tmp_path / "FULL" / "mine.txt").write_text("a user's data")
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert bench_main(["--small", "--repeats", "1", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before

@@ -156,3 +156,24 @@ def test_a_negative_budget_is_refused() -> None:
 
     with pytest.raises(ConfigError, match=r"data.cache_mb: -1 must be ≥ 0"):
         build_config("vit_cpu", None, ["data.cache_mb=-1"])
+
+
+def test_the_digits_folder_is_written_whole_once_and_never_over_other_files(tmp_path: Path) -> None:
+    from vt_core.overrides import ConfigError
+
+    script = ("import sys; from vt_core.data.digits import write_digit_folder; "
+              "write_digit_folder(sys.argv[1], train_per_class=3, val_per_class=1)")
+    import subprocess
+    import sys
+
+    root = tmp_path / "digits"
+    two = [subprocess.Popen([sys.executable, "-c", script, str(root)]) for _ in range(2)]  # two writers at once
+    assert [p.wait() for p in two] == [0, 0]
+    assert len(list(root.rglob("*.png"))) == 40 and sorted(p.name for p in tmp_path.iterdir()) == ["digits"]
+    assert write_digit_folder(root, train_per_class=3, val_per_class=1) == root  # kept as it is
+    with pytest.raises(ConfigError, match="not empty, and not this digits set"):
+        write_digit_folder(root, train_per_class=4, val_per_class=1)  # another set would mix with this one
+    assert len(list(root.rglob("*.png"))) == 40
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert len(list(write_digit_folder(empty, train_per_class=1, val_per_class=1).rglob("*.png"))) == 20

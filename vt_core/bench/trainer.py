@@ -22,6 +22,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -90,16 +91,20 @@ class Outcome:
         return self.val_top1[-1]
 
 
-def ours_command(r: Recipe, folder: Path, out: Path, seed: int) -> list[str]:
-    sets = ["data.name=imagefolder", f"data.root={folder}", f"train.epochs={r.epochs}",
+def ours_sets(r: Recipe, folder: Path, seed: int) -> list[str]:
+    """The recipe as ``vt_core.train --set`` overrides."""
+    return ["data.name=imagefolder", f"data.root={folder}", f"train.epochs={r.epochs}",
             f"train.batch_size={r.batch_size}", "train.opt=adamw", f"train.lr={r.lr}",
             f"train.weight_decay={r.weight_decay}", "train.sched=cosine", f"train.min_lr={r.min_lr}",
             f"train.warmup_epochs={r.warmup_epochs}", f"train.warmup_lr={r.warmup_lr}", f"train.sched_on={r.sched_on}",
             "train.label_smoothing=0", f"data.workers={r.workers}", f"train.seed={seed}", f"train.device={r.device}",
             f"train.amp={'bf16' if r.bf16 else 'fp32'}", f"train.compile={str(r.compile).lower()}",
             *([] if r.cache else ["data.cache_mb=0"])]
+
+
+def ours_command(r: Recipe, folder: Path, out: Path, seed: int) -> list[str]:
     return [sys.executable, "-m", "vt_core.train", "--out", str(out), "--preset", r.preset, "--no-progress",
-            "--set", *sets]
+            "--set", *ours_sets(r, folder, seed)]
 
 
 def timm_command(r: Recipe, folder: Path, out: Path, seed: int, reference: Path, num_classes: int) -> list[str]:
@@ -129,8 +134,12 @@ def _run(cmd: list[str], log: Path, env: dict[str, str]) -> float:
     wall = time.perf_counter() - tick
     if rc != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-        raise RuntimeError(f"{cmd[2] if cmd[1] == '-m' else 'timm train.py'} exited {rc}: {tail[0]} (log {log})")
+        raise TrainerFailed(f"{cmd[2] if cmd[1] == '-m' else 'timm train.py'} exited {rc}: {tail[0]} (log {log})")
     return wall
+
+
+class TrainerFailed(RuntimeError):
+    """One trainer's run ended with an error: its last line and its log, which is kept."""
 
 
 def run_ours(r: Recipe, folder: Path, work: Path, seed: int, env: dict[str, str]) -> Outcome:
@@ -168,7 +177,8 @@ def child_env(threads: int | None) -> dict[str, str]:
 
 def _parse(argv: list[str] | None) -> Any:
     p = OneLineParser(prog="python -m vt_core.bench.trainer", description=__doc__.splitlines()[0])
-    p.add_argument("--folder", help="the digits folder (written there if absent; default: a temporary one)")
+    p.add_argument("--folder", help="the digits folder, reused across calls (written there if absent or empty; "
+                                    "a folder holding anything else is refused; default: a temporary one)")
     p.add_argument("--small", action="store_true", help="2,000 / 500 images instead of 8,000 / 2,000")
     p.add_argument("--repeats", type=int, default=3, help="runs of each trainer, order alternating (≥ 1)")
     p.add_argument("--seed", type=int, default=1, help="the training seed of the first repeat (+1 each repeat)")
@@ -197,20 +207,46 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--repeats {a.repeats} / --epochs {a.epochs}: both must be ≥ 1")
         if a.sched_on not in ("epoch", "update"):
             raise ConfigError(f"--sched-on: {a.sched_on!r} is not 'epoch' or 'update'")
+        if a.threads < 0:
+            raise ConfigError(f"--threads {a.threads}: give a number of threads, or 0 to leave OMP_NUM_THREADS")
+        recipe = Recipe(preset=a.preset, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, sched_on=a.sched_on,
+                        workers=a.workers, device=a.device, bf16=a.bf16, compile=a.compile, cache=not a.no_cache)
+        from ..train import build_config
+
+        build_config(recipe.preset, None, ours_sets(recipe, Path(a.folder or "."), a.seed))  # the recipe's values
+        _check_outputs(a)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    recipe = Recipe(preset=a.preset, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, sched_on=a.sched_on,
-                    workers=a.workers, device=a.device, bf16=a.bf16, compile=a.compile, cache=not a.no_cache)
     load = [os.getloadavg()[0]]
     print(f"load average at start {load[0]:.1f} on {os.cpu_count()} cores; OMP_WAIT_POLICY="
           f"{os.environ.get('OMP_WAIT_POLICY', 'unset')} (PASSIVE on a shared CPU: docs/benchmarks.md)", flush=True)
-    with tempfile.TemporaryDirectory(prefix="vt-bench-trainer-") as tmp:
-        outcomes = _bench(a, recipe, reference, Path(tmp))
+    tmp = Path(tempfile.mkdtemp(prefix="vt-bench-trainer-"))
+    try:
+        outcomes = _bench(a, recipe, reference, tmp)
+    except TrainerFailed as e:  # the work folder, with the failed run's log, is kept
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except ConfigError as e:  # --folder refused before any run
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    shutil.rmtree(tmp, ignore_errors=True)
     load.append(os.getloadavg()[0])
     print(f"load average at end {load[1]:.1f}")
     _report(outcomes, a, load)
     return 0
+
+
+def _check_outputs(a: Any) -> None:
+    """``--folder`` and ``--json`` can be written, before any run (not after minutes of them)."""
+    if a.folder and os.path.exists(a.folder) and not os.path.isdir(a.folder):
+        raise ConfigError(f"--folder {a.folder}: not a folder")
+    if a.json:
+        target = Path(a.json)
+        if target.is_dir() or not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
+            why = "a folder" if target.is_dir() else "its folder does not exist or is read-only"
+            raise ConfigError(f"--json {a.json}: cannot be written ({why})")
 
 
 def _bench(a: Any, recipe: Recipe, reference: Path, tmp: Path) -> list[Outcome]:

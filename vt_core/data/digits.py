@@ -5,10 +5,14 @@ stroke contrast, on a noisy background. Deterministic given the seed; nothing is
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from ..overrides import ConfigError
 
 CLASSES = tuple(str(d) for d in range(10))
 
@@ -35,11 +39,35 @@ def _glyph(draw_font: ImageFont.FreeTypeFont | ImageFont.ImageFont, digit: str, 
 def write_digit_folder(root: str | Path, *, train_per_class: int, val_per_class: int, size: int = 28,
                        seed: int = 0, spread: float = 1.0) -> Path:
     """``root/train/<digit>/*.png`` and ``root/val/<digit>/*.png``; returns ``root``. A folder already
-    holding every file is left as it is (the files are a function of the arguments)."""
+    holding this set (the files are a function of the arguments) is left as it is. The set is written
+    into a temporary sibling and renamed into place, so a reader, or a second writer at once, never
+    sees half of it. A folder that holds anything else is refused: the two sets would mix."""
     root = Path(root)
-    marker = root / f".digits-{train_per_class}-{val_per_class}-{size}-{seed}-{spread}"
-    if marker.exists():
+    marker = f".digits-{train_per_class}-{val_per_class}-{size}-{seed}-{spread}"
+    if (root / marker).exists():
         return root
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise ConfigError(f"{root}: {'not a folder' if not root.is_dir() else 'not empty, and not this digits set'}; "
+                          "give a new or an empty folder")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    try:
+        tmp.chmod(0o755)
+        _write(tmp, train_per_class, val_per_class, size, seed, spread)
+        (tmp / marker).touch()
+        try:
+            if root.exists():
+                root.rmdir()  # empty: make room (fails if another writer has filled it meanwhile)
+            tmp.rename(root)
+        except OSError:
+            if not (root / marker).exists():
+                raise ConfigError(f"{root}: filled by another process while the digits were written") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+def _write(root: Path, train_per_class: int, val_per_class: int, size: int, seed: int, spread: float) -> None:
     font = ImageFont.load_default(size=3 * size)
     for split, per_class, offset in (("train", train_per_class, 0), ("val", val_per_class, 1)):
         rng = np.random.default_rng([seed, offset])
@@ -48,5 +76,3 @@ def write_digit_folder(root: str | Path, *, train_per_class: int, val_per_class:
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(per_class):
                 Image.fromarray(_glyph(font, digit, size, rng, spread), mode="L").save(folder / f"{i:05d}.png")
-    marker.touch()
-    return root
